@@ -1,0 +1,150 @@
+"""k-nearest-neighbour graphs over feature rows.
+
+The graph is stored in a fixed-width layout: ``indices[i, r]`` is the ``r``-th
+nearest neighbour of row ``i`` (self excluded) and ``similarities[i, r]`` its
+similarity, sorted in decreasing order. Every edge points from a neighbour
+``j = indices[i, r]`` to the centre ``i``, as in Hi-LANDER.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from sklearn.utils import check_random_state
+
+# Exact search costs O(n^2 d) but is deterministic and fast in BLAS up to a few
+# tens of thousands of rows; beyond that pynndescent wins.
+EXACT_SEARCH_MAX_SAMPLES = 30_000
+# Rows per block of the exact search: a block holds block x n similarities.
+_BLOCK_BYTES = 64 * 2**20
+
+
+def normalize_rows(X: np.ndarray) -> np.ndarray:
+    """Return float32 rows scaled to unit L2 norm (zero rows stay zero)."""
+    X = np.asarray(X, dtype=np.float32)
+    norms = np.linalg.norm(X, axis=1, keepdims=True)
+    return X / np.maximum(norms, np.float32(1e-12))
+
+
+def _exact_knn(X: np.ndarray, n_neighbors: int, metric: str) -> np.ndarray:
+    """Blocked brute-force search; memory stays at one block of similarities."""
+    n = X.shape[0]
+    block = max(1, min(n, _BLOCK_BYTES // (4 * max(n, 1))))
+    data = torch.from_numpy(X)
+    # rank euclidean neighbours by a.b - |b|^2 / 2, which orders like -|a-b|^2
+    offset = -0.5 * (data * data).sum(1) if metric == "euclidean" else None
+    indices = np.empty((n, n_neighbors), dtype=np.int64)
+    with torch.no_grad():
+        for start in range(0, n, block):
+            stop = min(n, start + block)
+            S = data[start:stop] @ data.T
+            if offset is not None:
+                S += offset
+            S[torch.arange(stop - start), torch.arange(start, stop)] = -torch.inf
+            indices[start:stop] = S.topk(n_neighbors, dim=1).indices.numpy()
+    return indices
+
+
+def _approximate_knn(X, n_neighbors, metric, random_state, n_jobs):
+    from pynndescent import NNDescent
+
+    seed = check_random_state(random_state).randint(np.iinfo(np.int32).max)
+    index = NNDescent(
+        X,
+        n_neighbors=n_neighbors + 1,
+        metric="dot" if metric == "cosine" else "euclidean",
+        random_state=seed,
+        n_jobs=n_jobs if n_jobs is not None else 1,
+        compressed=True,
+    )
+    candidates, _ = index.neighbor_graph
+    n = X.shape[0]
+    rows = np.arange(n)[:, None]
+    # Self is usually first but not with duplicates; drop it wherever it is,
+    # otherwise drop the farthest candidate.
+    is_self = candidates == rows
+    drop = np.where(is_self.any(axis=1), is_self.argmax(axis=1), n_neighbors)
+    keep = np.ones_like(candidates, dtype=bool)
+    keep[np.arange(n), drop] = False
+    return candidates[keep].reshape(n, n_neighbors).astype(np.int64)
+
+
+def pair_similarity(
+    X: np.ndarray, rows: np.ndarray, cols: np.ndarray, metric: str = "cosine"
+) -> np.ndarray:
+    """Similarity of row pairs of prepared features (see :func:`prepare_features`).
+
+    The cosine for ``metric="cosine"``; ``1 - ||a - b||^2 / 2`` for
+    ``metric="euclidean"``, which equals the cosine on unit vectors.
+    """
+    a, b = X[rows], X[cols]
+    if metric == "cosine":
+        return np.einsum("ij,ij->i", a, b).astype(np.float32)
+    diff = a - b
+    return (1.0 - 0.5 * np.einsum("ij,ij->i", diff, diff)).astype(np.float32)
+
+
+def knn_graph(
+    X: np.ndarray,
+    n_neighbors: int,
+    *,
+    metric: str = "cosine",
+    random_state=None,
+    n_jobs: int | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Build the kNN graph of prepared features.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+        Features from :func:`prepare_features` (unit rows for cosine).
+    n_neighbors : int
+        Neighbours per row, self excluded; clipped to ``n_samples - 1``.
+    metric : {"cosine", "euclidean"}
+        How neighbours are ranked.
+    random_state : int, RandomState or None
+        Seeds pynndescent on inputs above ``EXACT_SEARCH_MAX_SAMPLES`` rows.
+    n_jobs : int or None
+        Threads for pynndescent.
+
+    Returns
+    -------
+    indices : ndarray of shape (n_samples, k), int64
+    similarities : ndarray of shape (n_samples, k), float32
+        Sorted in decreasing order along each row.
+    """
+    X = np.ascontiguousarray(X, dtype=np.float32)
+    n = X.shape[0]
+    k = min(n_neighbors, n - 1)
+    if k < 1:
+        return np.empty((n, 0), np.int64), np.empty((n, 0), np.float32)
+    if n <= EXACT_SEARCH_MAX_SAMPLES:
+        indices = _exact_knn(X, k, metric)
+    else:
+        indices = _approximate_knn(X, k, metric, random_state, n_jobs)
+    rows = np.repeat(np.arange(n), k)
+    sims = pair_similarity(X, rows, indices.ravel(), metric).reshape(n, k)
+    # exact re-scoring may reorder approximate candidates; keep rows sorted
+    order = np.lexsort((indices, -sims), axis=1)
+    indices = np.take_along_axis(indices, order, axis=1)
+    sims = np.take_along_axis(sims, order, axis=1)
+    return indices, sims
+
+
+def euclidean_scale(X: np.ndarray) -> float:
+    """Root mean squared distance of the rows to their mean (at least 1e-12)."""
+    X = np.asarray(X, dtype=np.float64)
+    spread = np.sqrt(np.mean(np.sum((X - X.mean(axis=0)) ** 2, axis=1)))
+    return float(max(spread, 1e-12))
+
+
+def prepare_features(X: np.ndarray, metric: str, scale: float = 1.0) -> np.ndarray:
+    """Map raw features to the space whose dot product is the similarity.
+
+    For cosine the rows are L2-normalised. For euclidean the rows are divided
+    by ``scale`` (the root mean squared distance to the mean, fitted once), so
+    that unrelated pairs sit near similarity 0 as they do under cosine.
+    """
+    if metric == "cosine":
+        return normalize_rows(X)
+    return np.asarray(X, dtype=np.float32) / np.float32(scale)

@@ -1,0 +1,141 @@
+"""The LANDER network in plain torch: graph conv, edge head, density head.
+
+Both networks score the ``k`` in-edges of a batch of centre nodes. The graph
+conv is one layer with affinity-weighted mean aggregation; since it is linear
+before its ReLU, the aggregation is done once per level outside the network
+(see :mod:`._level`) and the conv reads ``[own input, neighbourhood mean]``.
+
+- :class:`LanderNet` (ours) reads class-blind node descriptors and per-edge
+  pair features, so it cannot memorise which classes it was trained on.
+- :class:`PaperLanderNet` is the Hi-LANDER architecture (raw own and cluster
+  features, summed source and destination projections); it is kept as the
+  control of the ablation study.
+
+The weights travel as a dict of numpy arrays plus a JSON-able config, so a
+fitted estimator pickles without torch objects and loads on any device.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch import nn
+
+
+def _init_linear(layer: nn.Linear, generator: torch.Generator) -> None:
+    """PyTorch's default uniform init, drawn from a local generator."""
+    bound = 1.0 / np.sqrt(layer.in_features)
+    with torch.no_grad():
+        layer.weight.uniform_(-bound, bound, generator=generator)
+        layer.bias.uniform_(-bound, bound, generator=generator)
+
+
+def _per_edge(head: nn.Module, z: torch.Tensor) -> torch.Tensor:
+    """Apply ``head`` to (batch, k, features) edge rows; PReLU wants 2-D input."""
+    batch, k, width = z.shape
+    return head(z.reshape(batch * k, width)).reshape(batch, k)
+
+
+class LanderNet(nn.Module):
+    """Edge scorer over pair geometry and class-blind node terms."""
+
+    def __init__(self, n_node_inputs: int, n_pair_features: int, hidden: int = 64):
+        super().__init__()
+        self.conv = nn.Linear(n_node_inputs, hidden)
+        # The edge head's first layer reads [pair, h_centre, h_neighbour]; it
+        # is split in three so node terms are projected once per node, not
+        # once per edge.
+        self.pair_in = nn.Linear(n_pair_features, hidden)
+        self.centre_in = nn.Linear(hidden, hidden)
+        self.neighbour_in = nn.Linear(hidden, hidden)
+        self.edge_head = nn.Sequential(
+            nn.PReLU(hidden),
+            nn.Linear(hidden, hidden),
+            nn.PReLU(hidden),
+            nn.Linear(hidden, 1),
+        )
+
+    def forward(self, centre_in, neighbour_in, pair_features):
+        """Link logits of shape (batch, k).
+
+        centre_in : (batch, n_node_inputs); neighbour_in : (batch, k,
+        n_node_inputs); pair_features : (batch, k, n_pair_features).
+        """
+        h_centre = torch.relu(self.conv(centre_in))
+        h_neighbour = torch.relu(self.conv(neighbour_in))
+        z = (
+            self.pair_in(pair_features)
+            + self.centre_in(h_centre).unsqueeze(1)
+            + self.neighbour_in(h_neighbour)
+        )
+        return _per_edge(self.edge_head, z)
+
+
+class PaperLanderNet(nn.Module):
+    """Hi-LANDER's LANDER: conv on raw features, edge head on summed projections."""
+
+    def __init__(self, n_node_inputs: int, n_pair_features: int, hidden: int = 256):
+        super().__init__()
+        self.conv = nn.Linear(n_node_inputs, hidden)
+        self.src = nn.Linear(hidden, hidden)
+        self.dst = nn.Linear(hidden, hidden)
+        self.edge_head = nn.Sequential(
+            nn.PReLU(hidden),
+            nn.Linear(hidden, hidden),
+            nn.PReLU(hidden),
+            nn.Linear(hidden, 1),
+        )
+
+    def forward(self, centre_in, neighbour_in, pair_features):
+        h_centre = torch.relu(self.conv(centre_in))
+        h_neighbour = torch.relu(self.conv(neighbour_in))
+        z = self.src(h_neighbour) + self.dst(h_centre).unsqueeze(1)
+        return _per_edge(self.edge_head, z)
+
+
+ARCHITECTURES = {"lander": LanderNet, "paper": PaperLanderNet}
+
+
+def build_network(config: dict, generator: torch.Generator | None = None) -> nn.Module:
+    """Instantiate the network described by ``config`` (see :func:`network_config`)."""
+    cls = ARCHITECTURES[config["architecture"]]
+    net = cls(config["n_node_inputs"], config["n_pair_features"], config["hidden"])
+    if generator is not None:
+        for module in net.modules():
+            if isinstance(module, nn.Linear):
+                _init_linear(module, generator)
+    return net
+
+
+def network_config(architecture, n_node_inputs, n_pair_features, hidden) -> dict:
+    return {
+        "architecture": architecture,
+        "n_node_inputs": int(n_node_inputs),
+        "n_pair_features": int(n_pair_features),
+        "hidden": int(hidden),
+    }
+
+
+def export_state(net: nn.Module) -> dict[str, np.ndarray]:
+    """Weights as numpy arrays (CPU, float32), safe to pickle anywhere."""
+    return {k: v.detach().cpu().numpy().copy() for k, v in net.state_dict().items()}
+
+
+def load_network(config: dict, state: dict[str, np.ndarray], device="cpu") -> nn.Module:
+    """Rebuild a network from its config and numpy weights, ready for inference."""
+    net = build_network(config)
+    expected = {k: tuple(v.shape) for k, v in net.state_dict().items()}
+    found = {k: tuple(np.shape(v)) for k, v in state.items()}
+    if expected != found:
+        raise ValueError(
+            "The stored weights do not match the network architecture "
+            f"{config['architecture']!r}: expected {expected}, found {found}. "
+            "The model was saved by an incompatible version; re-fit it."
+        )
+    net.load_state_dict({k: torch.as_tensor(np.asarray(v)) for k, v in state.items()})
+    return net.to(device).eval()
+
+
+def link_density(similarities: torch.Tensor, link_prob: torch.Tensor) -> torch.Tensor:
+    """Parameter-free density head: mean of ``sim+ * (2p - 1)`` over in-edges."""
+    return (similarities.clamp(min=0) * (2 * link_prob - 1)).mean(dim=-1)

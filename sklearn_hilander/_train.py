@@ -1,0 +1,223 @@
+"""Meta-training: ground-truth hierarchies, the training loop, network scoring.
+
+The training set of graphs is Hi-LANDER's: for each ``k`` in the schedule, the
+kNN graph of the labelled points and the levels above it, built by decoding
+with ground-truth densities. Edges towards denser neighbours carry the link
+loss (class-balanced), every node the density loss.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from ._decode import decode
+from ._level import Level, first_level
+from ._model import build_network, export_state, link_density, network_config
+
+# Seed nodes per optimisation step (and per inference block): memory per step
+# is bounded by this times k, whatever the size of the graph.
+BATCH_NODES = 1024
+INFERENCE_NODES = 8192
+
+
+def ground_truth_density(level: Level, node_labels: np.ndarray) -> np.ndarray:
+    """Signed similarity average: + for same-class neighbours, - otherwise."""
+    same = node_labels[level.indices] == node_labels[:, None]
+    signed = np.where(same, 1.0, -1.0) * np.maximum(level.similarities, 0.0)
+    return signed.mean(axis=1).astype(np.float32)
+
+
+def node_inputs(level: Level, architecture: str) -> np.ndarray:
+    if architecture == "paper":
+        return level.coordinate_inputs()
+    return level.node_descriptors()
+
+
+@dataclass
+class TrainingGraph:
+    """Tensors of one level graph, ready for mini-batches."""
+
+    node_in: torch.Tensor
+    pair: torch.Tensor
+    indices: torch.Tensor
+    similarities: torch.Tensor
+    same_class: torch.Tensor
+    towards_denser: torch.Tensor
+    density: torch.Tensor
+
+    @property
+    def n_nodes(self) -> int:
+        return self.node_in.shape[0]
+
+
+def _training_graph(level, node_labels, architecture) -> TrainingGraph:
+    density = ground_truth_density(level, node_labels)
+    return TrainingGraph(
+        node_in=torch.from_numpy(node_inputs(level, architecture)),
+        pair=torch.from_numpy(level.pair_features()),
+        indices=torch.from_numpy(level.indices),
+        similarities=torch.from_numpy(level.similarities),
+        same_class=torch.from_numpy(node_labels[level.indices] == node_labels[:, None]),
+        towards_denser=torch.from_numpy(density[level.indices] > density[:, None]),
+        density=torch.from_numpy(density),
+    )
+
+
+def ground_truth_hierarchy(
+    X, y, *, neighbor_schedule, n_levels, metric, random_state, architecture
+) -> list[TrainingGraph]:
+    """Level graphs built from labels, for every ``k`` in the schedule."""
+    graphs = []
+    for k in neighbor_schedule:
+        level0 = first_level(X, n_neighbors=k, metric=metric, random_state=random_state)
+        captured = []
+
+        def gt_scorer(level, captured=captured):
+            # a supernode carries its peak's label
+            node_labels = y[level.peak_rows]
+            captured.append((level, node_labels))
+            return level.similarities, ground_truth_density(level, node_labels)
+
+        decode(
+            X,
+            gt_scorer,
+            threshold=0.0,
+            n_neighbors=k,
+            metric=metric,
+            max_levels=n_levels,
+            early_stop=False,
+            random_state=random_state,
+            level0=level0,
+        )
+        graphs.extend(
+            _training_graph(level, labels, architecture)
+            for level, labels in captured
+            if level.n_neighbors > 0
+        )
+    return graphs
+
+
+def _balanced_link_loss(logits, same, mask):
+    """BCE on masked edges with positives and negatives weighted equally."""
+    logits, same = logits[mask], same[mask].float()
+    if logits.numel() == 0:
+        return logits.sum()
+    n_pos = same.sum()
+    n_neg = same.numel() - n_pos
+    weight = torch.where(
+        same > 0, 0.5 / n_pos.clamp(min=1), 0.5 / n_neg.clamp(min=1)
+    ) * (2.0 if n_pos > 0 and n_neg > 0 else 1.0)
+    loss = torch.nn.functional.binary_cross_entropy_with_logits(
+        logits, same, reduction="none"
+    )
+    return (weight * loss).sum()
+
+
+def _forward(net, graph: TrainingGraph, seeds: torch.Tensor):
+    nbr = graph.indices[seeds]
+    logits = net(graph.node_in[seeds], graph.node_in[nbr], graph.pair[seeds])
+    density = link_density(graph.similarities[seeds], torch.sigmoid(logits))
+    return logits, density
+
+
+def train_network(
+    graphs: list[TrainingGraph],
+    *,
+    architecture: str,
+    hidden: int,
+    max_epochs: int,
+    learning_rate: float,
+    weight_decay: float,
+    seed: int,
+    device: str = "cpu",
+    on_epoch=None,
+):
+    """Train a network on level graphs; returns (config, numpy state, history).
+
+    One epoch visits every node of every graph once, in mini-batches; graphs
+    are interleaved so that small upper levels are seen throughout training.
+    """
+    generator = torch.Generator().manual_seed(seed)
+    config = network_config(
+        architecture, graphs[0].node_in.shape[1], graphs[0].pair.shape[2], hidden
+    )
+    net = build_network(config, generator).to(device)
+    graphs = [
+        TrainingGraph(**{k: v.to(device) for k, v in vars(g).items()}) for g in graphs
+    ]
+    optimiser = torch.optim.Adam(
+        net.parameters(), lr=learning_rate, weight_decay=weight_decay
+    )
+    steps_per_epoch = sum(-(-g.n_nodes // BATCH_NODES) for g in graphs)
+    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(
+        optimiser,
+        T_max=max(1, max_epochs * steps_per_epoch),
+        eta_min=learning_rate / 100,
+    )
+    history = []
+    net.train()
+    for epoch in range(max_epochs):
+        batches = []
+        for g_id, g in enumerate(graphs):
+            order = torch.randperm(g.n_nodes, generator=generator).to(device)
+            batches += [(g_id, s) for s in torch.split(order, BATCH_NODES)]
+        shuffle = torch.randperm(len(batches), generator=generator).tolist()
+        link_total = density_total = 0.0
+        for b in shuffle:
+            g_id, seeds = batches[b]
+            g = graphs[g_id]
+            logits, density = _forward(net, g, seeds)
+            link_loss = _balanced_link_loss(
+                logits, g.same_class[seeds], g.towards_denser[seeds]
+            )
+            density_loss = torch.mean((density - g.density[seeds]) ** 2)
+            loss = link_loss + density_loss
+            optimiser.zero_grad()
+            loss.backward()
+            optimiser.step()
+            schedule.step()
+            link_total += link_loss.item()
+            density_total += density_loss.item()
+        record = {
+            "epoch": epoch + 1,
+            "link_loss": link_total / len(batches),
+            "density_loss": density_total / len(batches),
+        }
+        history.append(record)
+        if on_epoch is not None:
+            on_epoch(record)
+    return config, export_state(net), history
+
+
+def network_scorer(net, architecture: str, device: str = "cpu"):
+    """Scorer for :func:`decode` that runs ``net`` over a level in blocks."""
+
+    @torch.no_grad()
+    def score(level: Level):
+        node_in = torch.from_numpy(node_inputs(level, architecture))
+        pair = level.pair_features()
+        indices = torch.from_numpy(level.indices)
+        sims = torch.from_numpy(level.similarities)
+        probs = np.empty(level.indices.shape, dtype=np.float32)
+        density = np.empty(level.n_nodes, dtype=np.float32)
+        for start in range(0, level.n_nodes, INFERENCE_NODES):
+            sl = slice(start, min(level.n_nodes, start + INFERENCE_NODES))
+            logits = net(
+                node_in[sl].to(device),
+                node_in[indices[sl]].to(device),
+                torch.from_numpy(pair[sl]).to(device),
+            )
+            p = torch.sigmoid(logits)
+            probs[sl] = p.cpu().numpy()
+            density[sl] = link_density(sims[sl].to(device), p).cpu().numpy()
+        return probs, density
+
+    return score
+
+
+def cosine_scorer(level: Level):
+    """The no-network control: link score = similarity, density = mean similarity."""
+    return level.similarities, np.maximum(level.similarities, 0).mean(axis=1)

@@ -1,0 +1,75 @@
+import numpy as np
+import pytest
+
+from sklearn_hilander._graph import (
+    euclidean_scale,
+    knn_graph,
+    normalize_rows,
+    prepare_features,
+)
+
+
+def _brute(X, k, metric):
+    if metric == "cosine":
+        S = X @ X.T
+    else:
+        S = -((X[:, None, :] - X[None, :, :]) ** 2).sum(-1)
+    np.fill_diagonal(S, -np.inf)
+    return np.argsort(-S, axis=1, kind="stable")[:, :k]
+
+
+@pytest.mark.parametrize("metric", ["cosine", "euclidean"])
+def test_exact_search_matches_brute_force(metric):
+    rng = np.random.RandomState(0)
+    X = prepare_features(rng.randn(300, 8), metric, 2.0)
+    indices, sims = knn_graph(X, 7, metric=metric)
+    expected = _brute(X.astype(np.float64), 7, metric)
+    # compare neighbour sets (ties are measure-zero with random data)
+    assert all(set(a) == set(b) for a, b in zip(indices, expected))
+    assert (np.diff(sims, axis=1) <= 1e-6).all()
+    assert not (indices == np.arange(300)[:, None]).any()
+
+
+def test_cosine_similarities_are_cosines():
+    rng = np.random.RandomState(1)
+    X = normalize_rows(rng.randn(50, 5))
+    indices, sims = knn_graph(X, 4)
+    np.testing.assert_allclose(
+        sims, np.einsum("ij,ikj->ik", X, X[indices]), rtol=1e-5, atol=1e-6
+    )
+
+
+def test_euclidean_similarity_is_one_minus_half_squared_distance():
+    rng = np.random.RandomState(2)
+    raw = rng.randn(40, 3) * 10
+    X = prepare_features(raw, "euclidean", euclidean_scale(raw))
+    indices, sims = knn_graph(X, 3, metric="euclidean")
+    d2 = ((X[:, None, :] - X[indices]) ** 2).sum(-1)
+    np.testing.assert_allclose(sims, 1 - d2 / 2, rtol=1e-4, atol=1e-5)
+
+
+def test_k_is_clipped_for_tiny_inputs():
+    X = normalize_rows(np.eye(3) + 0.1)
+    indices, sims = knn_graph(X, 10)
+    assert indices.shape == (3, 2)
+
+
+def test_self_excluded_even_with_duplicates():
+    X = normalize_rows(np.ones((6, 4)))
+    indices, _ = knn_graph(X, 3)
+    assert not (indices == np.arange(6)[:, None]).any()
+
+
+def test_approximate_search_is_deterministic_and_accurate(monkeypatch):
+    import sklearn_hilander._graph as graph
+
+    monkeypatch.setattr(graph, "EXACT_SEARCH_MAX_SAMPLES", 100)
+    rng = np.random.RandomState(3)
+    centres = normalize_rows(rng.randn(40, 16))
+    X = normalize_rows(np.repeat(centres, 20, axis=0) + 0.1 * rng.randn(800, 16))
+    a, sa = knn_graph(X, 5, random_state=0)
+    b, sb = knn_graph(X, 5, random_state=0)
+    np.testing.assert_array_equal(a, b)
+    exact = _brute(X.astype(np.float64), 5, "cosine")
+    recall = np.mean([len(set(u) & set(v)) / 5 for u, v in zip(a, exact)])
+    assert recall > 0.95
