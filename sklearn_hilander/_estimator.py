@@ -14,14 +14,14 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._decode import canonical_labels, decode
 from ._graph import euclidean_scale, prepare_features
-from ._level import first_level
 from ._model import load_network
-from ._train import ground_truth_hierarchy, network_scorer, train_network
+from ._train import (
+    calibrate_threshold,
+    ground_truth_hierarchy,
+    network_scorer,
+    train_network,
+)
 from .metrics import bcubed_f_score
-
-# Candidate link thresholds tried by link_threshold="auto": even steps in
-# logit space, since useful thresholds crowd near 0 or 1 for sharp networks.
-THRESHOLD_GRID = np.round(1 / (1 + np.exp(-np.arange(-3.0, 6.01, 0.5))), 4)
 
 
 class HiLanderClustering(ClusterMixin, BaseEstimator):
@@ -237,7 +237,20 @@ class HiLanderClustering(ClusterMixin, BaseEstimator):
         )
         self.n_iter_ = len(self.history_)
         self.n_train_classes_ = int(np.unique(y).size)
-        self.threshold_ = self._calibrate_threshold(Xp, y)
+        self.threshold_ = (
+            calibrate_threshold(
+                Xp,
+                y,
+                self._scorer(),
+                n_neighbors=self.n_neighbors,
+                metric=self.metric,
+                max_levels=self.max_levels,
+                early_stop=self.early_stopping,
+                random_state=self.random_state,
+            )
+            if self.link_threshold == "auto"
+            else float(self.link_threshold)
+        )
         self._set_clustering(X)
         return self
 
@@ -345,41 +358,6 @@ class HiLanderClustering(ClusterMixin, BaseEstimator):
                 level0=level0,
                 on_level=self._log_level if self.verbose else None,
             )
-
-    def _calibrate_threshold(self, Xp, y):
-        """Pick the link threshold with the best BCubed F on the labelled data.
-
-        The whole labelled set is used, not a held-out split: the network
-        only sees class-blind geometry, so its scores on training classes
-        behave like those on new classes, and the whole set is the most
-        crowded sample available (small held-out splits favour merging).
-        """
-        if self.link_threshold != "auto":
-            return float(self.link_threshold)
-        level0 = first_level(
-            Xp,
-            n_neighbors=self.n_neighbors,
-            metric=self.metric,
-            random_state=self.random_state,
-        )
-        scorer = self._scorer()
-        best, best_score = 0.5, -1.0
-        for threshold in THRESHOLD_GRID:
-            hierarchy = decode(
-                Xp,
-                scorer,
-                threshold=threshold,
-                n_neighbors=self.n_neighbors,
-                metric=self.metric,
-                max_levels=self.max_levels,
-                early_stop=self.early_stopping,
-                random_state=self.random_state,
-                level0=level0,
-            )
-            score = bcubed_f_score(y, hierarchy.labels)
-            if score > best_score:
-                best, best_score = float(threshold), score
-        return best
 
     def _set_clustering(self, X):
         hierarchy = self._cluster(X)

@@ -93,17 +93,29 @@ class PaperLanderNet(nn.Module):
         return _per_edge(self.edge_head, z)
 
 
-ARCHITECTURES = {"lander": LanderNet, "paper": PaperLanderNet}
+# "pairs" is LanderNet fed a constant node input: the ablation without node
+# terms.
+ARCHITECTURES = {"lander": LanderNet, "pairs": LanderNet, "paper": PaperLanderNet}
 
 
 def build_network(config: dict, generator: torch.Generator | None = None) -> nn.Module:
-    """Instantiate the network described by ``config`` (see :func:`network_config`)."""
+    """Instantiate the network described by ``config`` (see :func:`network_config`).
+
+    Layers are created on the meta device, so torch's default initialisation
+    never draws from the global random generator; the weights are then drawn
+    from ``generator``, or left to be loaded when it is None.
+    """
     cls = ARCHITECTURES[config["architecture"]]
-    net = cls(config["n_node_inputs"], config["n_pair_features"], config["hidden"])
+    with torch.device("meta"):
+        net = cls(config["n_node_inputs"], config["n_pair_features"], config["hidden"])
+    net = net.to_empty(device="cpu")
     if generator is not None:
         for module in net.modules():
             if isinstance(module, nn.Linear):
                 _init_linear(module, generator)
+            elif isinstance(module, nn.PReLU):
+                with torch.no_grad():
+                    module.weight.fill_(0.25)
     return net
 
 

@@ -16,6 +16,13 @@ import torch
 from ._decode import decode
 from ._level import Level, first_level
 from ._model import build_network, export_state, link_density, network_config
+from .metrics import bcubed_f_score
+
+# calibrate_threshold searches thresholds in logit space, where useful values
+# of sharp networks spread out: a coarse sweep, then a fine one around the
+# best coarse value.
+COARSE_LOGITS = np.arange(-3.0, 6.01, 0.5)
+FINE_LOGIT_STEP = 0.1
 
 # Seed nodes per optimisation step (and per inference block): memory per step
 # is bounded by this times k, whatever the size of the graph.
@@ -31,8 +38,12 @@ def ground_truth_density(level: Level, node_labels: np.ndarray) -> np.ndarray:
 
 
 def node_inputs(level: Level, architecture: str) -> np.ndarray:
+    """What the graph conv reads: raw coordinates for the paper's network,
+    class-blind descriptors for ours ("pairs" ablates them to a constant)."""
     if architecture == "paper":
         return level.coordinate_inputs()
+    if architecture == "pairs":
+        return np.zeros((level.n_nodes, 1), dtype=np.float32)
     return level.node_descriptors()
 
 
@@ -221,3 +232,43 @@ def network_scorer(net, architecture: str, device: str = "cpu"):
 def cosine_scorer(level: Level):
     """The no-network control: link score = similarity, density = mean similarity."""
     return level.similarities, np.maximum(level.similarities, 0).mean(axis=1)
+
+
+def _sigmoid(logit: float) -> float:
+    return float(np.round(1 / (1 + np.exp(-logit)), 4))
+
+
+def calibrate_threshold(X, y, scorer, *, n_neighbors, metric, **decode_kw) -> float:
+    """The link threshold whose clustering of ``X`` has the best BCubed F.
+
+    ``X`` are prepared features with classes ``y``; the first level is built
+    once and shared by every threshold tried.
+    """
+    level0 = first_level(
+        X,
+        n_neighbors=n_neighbors,
+        metric=metric,
+        random_state=decode_kw.get("random_state"),
+    )
+    scores = {}
+
+    def evaluate(logit):
+        threshold = _sigmoid(logit)
+        if threshold not in scores:
+            hierarchy = decode(
+                X,
+                scorer,
+                threshold=threshold,
+                n_neighbors=n_neighbors,
+                metric=metric,
+                level0=level0,
+                **decode_kw,
+            )
+            scores[threshold] = bcubed_f_score(y, hierarchy.labels)
+        return scores[threshold]
+
+    coarse = max(COARSE_LOGITS, key=evaluate)
+    fine = np.arange(
+        coarse - 4 * FINE_LOGIT_STEP, coarse + 4.5 * FINE_LOGIT_STEP, FINE_LOGIT_STEP
+    )
+    return _sigmoid(max(fine, key=evaluate))

@@ -1,0 +1,38 @@
+import numpy as np
+import pytest
+
+from sklearn_hilander import HiLanderClustering
+from sklearn_hilander.datasets import make_embeddings
+
+
+@pytest.fixture(scope="session")
+def small_task():
+    """A quick meta-learning task: train and test classes are disjoint draws."""
+    X_train, y_train = make_embeddings(60, 16, random_state=0)
+    X_test, y_test = make_embeddings(80, 16, random_state=1)
+    return X_train, y_train, X_test, y_test
+
+
+@pytest.fixture(scope="session")
+def small_fitted(small_task):
+    X_train, y_train, _, _ = small_task
+    return HiLanderClustering(max_iter=5, random_state=0).fit(X_train, y_train)
+
+
+@pytest.fixture(scope="session")
+def omniglot():
+    from sklearn_hilander.datasets import load_omniglot_features
+
+    data = load_omniglot_features()
+    X, y = data["features"], data["label"]
+    return (
+        X[data["meta_train"]],
+        y[data["meta_train"]],
+        X[data["evaluation"]],
+        y[data["evaluation"]],
+    )
+
+
+def permuted(rng_seed, *arrays):
+    perm = np.random.RandomState(rng_seed).permutation(len(arrays[0]))
+    return perm, [a[perm] for a in arrays]

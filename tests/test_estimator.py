@@ -1,0 +1,167 @@
+import pickle
+
+import numpy as np
+import pytest
+
+from sklearn_hilander import HiLanderClustering
+from sklearn_hilander.metrics import bcubed_f_score
+
+from .conftest import permuted
+
+
+def test_fit_predict_and_predict_agree_and_predict_leaves_estimator_alone(
+    small_fitted, small_task
+):
+    _, _, X_test, y_test = small_task
+    est = pickle.loads(pickle.dumps(small_fitted))
+    before = {k: v for k, v in vars(est).items() if not k.startswith("labels")}
+    labels = est.predict(X_test)
+    after = {k: v for k, v in vars(est).items() if not k.startswith("labels")}
+    assert before.keys() == after.keys()
+    fitted = est.fit_predict(X_test)
+    np.testing.assert_array_equal(fitted, labels)
+    np.testing.assert_array_equal(est.labels_, labels)
+    assert est.n_clusters_ == labels.max() + 1
+    assert set(labels) == set(range(est.n_clusters_))
+    assert est.densities_.shape == (len(X_test),)
+    assert est.n_levels_ == len(est.n_clusters_per_level_) >= 1
+    assert est.score(X_test, y_test) == pytest.approx(bcubed_f_score(y_test, labels))
+
+
+def test_unlabelled_fit_keeps_the_meta_trained_network(small_fitted, small_task):
+    _, _, X_test, _ = small_task
+    est = pickle.loads(pickle.dumps(small_fitted))
+    state = {k: v.copy() for k, v in est.network_state_.items()}
+    threshold = est.threshold_
+    est.fit(X_test)
+    assert est.threshold_ == threshold
+    for k, v in state.items():
+        np.testing.assert_array_equal(est.network_state_[k], v)
+
+
+def test_labels_do_not_depend_on_row_order(small_fitted, small_task):
+    _, _, X_test, _ = small_task
+    labels = small_fitted.predict(X_test)
+    perm, (X_perm,) = permuted(0, X_test)
+    np.testing.assert_array_equal(small_fitted.predict(X_perm), labels[perm])
+
+
+def test_same_random_state_gives_identical_model_and_labels(small_task):
+    X_train, y_train, X_test, _ = small_task
+    a = HiLanderClustering(max_iter=3, random_state=7).fit(X_train, y_train)
+    b = HiLanderClustering(max_iter=3, random_state=7).fit(X_train, y_train)
+    for k in a.network_state_:
+        np.testing.assert_array_equal(a.network_state_[k], b.network_state_[k])
+    np.testing.assert_array_equal(a.predict(X_test), b.predict(X_test))
+    c = HiLanderClustering(max_iter=3, random_state=8).fit(X_train, y_train)
+    assert any(
+        not np.array_equal(a.network_state_[k], c.network_state_[k])
+        for k in a.network_state_
+    )
+
+
+def test_training_does_not_touch_global_random_state(small_task):
+    import torch
+
+    X_train, y_train, _, _ = small_task
+    np.random.seed(123)
+    torch.manual_seed(123)
+    HiLanderClustering(max_iter=1, random_state=0).fit(X_train, y_train)
+    assert np.random.rand() == np.random.RandomState(123).rand()
+    expected = torch.rand(1, generator=torch.Generator().manual_seed(123))
+    assert torch.rand(1).item() == expected.item()
+
+
+def test_pickle_round_trip_is_small_and_torch_free(small_fitted, small_task):
+    _, _, X_test, _ = small_task
+    blob = pickle.dumps(small_fitted)
+    assert b"torch" not in blob
+    # weights only: far smaller than the training data it saw
+    assert len(blob) < 200_000
+    restored = pickle.loads(blob)
+    np.testing.assert_array_equal(
+        restored.predict(X_test), small_fitted.predict(X_test)
+    )
+    assert all(isinstance(v, np.ndarray) for v in restored.network_state_.values())
+
+
+def test_fixed_threshold_overrides_auto_and_moves_the_split(small_fitted, small_task):
+    _, _, X_test, _ = small_task
+    est = pickle.loads(pickle.dumps(small_fitted))
+    n_low = len(set(est.set_params(link_threshold=0.05).predict(X_test)))
+    n_high = len(set(est.set_params(link_threshold=0.999).predict(X_test)))
+    assert n_low < n_high
+
+
+def test_history_records_every_epoch(small_fitted):
+    assert small_fitted.n_iter_ == len(small_fitted.history_) == 5
+    assert {"epoch", "link_loss", "density_loss"} <= set(small_fitted.history_[0])
+    assert small_fitted.n_train_classes_ == 60
+
+
+def test_euclidean_metric_learns_too(small_task):
+    X_train, y_train, X_test, y_test = small_task
+    scale = 7.0  # euclidean must not care about the units of the features
+    est = HiLanderClustering(metric="euclidean", max_iter=10, random_state=0)
+    est.fit(X_train * scale, y_train)
+    assert est.scale_ > 1.0
+    assert est.score(X_test * scale, y_test) > 0.6
+
+
+def test_verbose_prints_epochs_and_levels(small_task, capsys):
+    X_train, y_train, _, _ = small_task
+    HiLanderClustering(max_iter=2, verbose=1, random_state=0).fit(X_train, y_train)
+    out = capsys.readouterr().out
+    assert "epoch   2" in out and "level 0" in out
+
+
+# ----------------------------------------------------------- bad input
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_non_finite_features_are_rejected(small_task, bad):
+    X_train, y_train, _, _ = small_task
+    X = X_train.copy()
+    X[3, 2] = bad
+    with pytest.raises(ValueError, match="NaN|infinity"):
+        HiLanderClustering(max_iter=1).fit(X, y_train)
+
+
+def test_wrong_dimensionality_is_rejected(small_fitted, small_task):
+    _, _, X_test, _ = small_task
+    with pytest.raises(ValueError, match="features"):
+        small_fitted.predict(X_test[:, :5])
+    with pytest.raises(ValueError, match="2D array"):
+        small_fitted.predict(X_test[0])
+
+
+def test_too_few_samples_is_rejected(small_fitted, small_task):
+    _, _, X_test, _ = small_task
+    with pytest.raises(ValueError, match="minimum of 2"):
+        small_fitted.predict(X_test[:1])
+
+
+def test_y_of_wrong_length_is_rejected(small_task):
+    X_train, y_train, _, _ = small_task
+    with pytest.raises(ValueError, match="inconsistent numbers of samples"):
+        HiLanderClustering(max_iter=1).fit(X_train, y_train[:-1])
+
+
+def test_single_class_is_rejected(small_task):
+    X_train, _, _, _ = small_task
+    with pytest.raises(ValueError, match="single class"):
+        HiLanderClustering(max_iter=1).fit(X_train, np.zeros(len(X_train)))
+
+
+def test_unlabelled_fit_without_a_trained_network_says_what_to_do(small_task):
+    X_train, _, _, _ = small_task
+    with pytest.raises(ValueError, match=r"fit\(X, y\) with labelled data"):
+        HiLanderClustering().fit(X_train)
+    with pytest.raises(ValueError, match="no trained network"):
+        HiLanderClustering().predict(X_train)
+
+
+def test_bad_parameters_are_named(small_task):
+    X_train, y_train, _, _ = small_task
+    with pytest.raises(ValueError, match="link_threshold"):
+        HiLanderClustering(link_threshold=1.5).fit(X_train, y_train)
+    with pytest.raises(ValueError, match="n_neighbors"):
+        HiLanderClustering(n_neighbors=0).fit(X_train, y_train)
