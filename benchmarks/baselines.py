@@ -72,7 +72,7 @@ class TunedHDBSCAN(Tuned):
     grid = [
         {"min_cluster_size": c, "min_samples": m, "cluster_selection_method": s}
         for c in (2, 3, 5, 8)
-        for m in (1, 2, 5)
+        for m in (1, 2)
         for s in ("eom", "leaf")
     ]
 
