@@ -34,9 +34,8 @@ from sklearn_hilander._level import first_level  # noqa: E402
 from sklearn_hilander._model import load_network  # noqa: E402
 from sklearn_hilander._train import (  # noqa: E402
     calibrate_threshold,
-    ground_truth_hierarchy,
+    meta_train,
     network_scorer,
-    train_network,
 )
 from sklearn_hilander.datasets import (  # noqa: E402
     load_omniglot_features,
@@ -50,18 +49,13 @@ HELD_OUT_FRACTION = 0.2
 DOCS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "docs")
 
 
-def meta_train(X, y, architecture, hidden, seed=0):
-    graphs = ground_truth_hierarchy(
+def trained_scorer(X, y, architecture, hidden, seed=0):
+    config, state, _ = meta_train(
         X,
         y,
+        metric="cosine",
         neighbor_schedule=(K, K // 2, K // 3),
         n_levels=3,
-        metric="cosine",
-        random_state=seed,
-        architecture=architecture,
-    )
-    config, state, _ = train_network(
-        graphs,
         architecture=architecture,
         hidden=hidden,
         max_epochs=EPOCHS,
@@ -73,7 +67,7 @@ def meta_train(X, y, architecture, hidden, seed=0):
 
 
 def threshold_for(X, y, scorer):
-    return calibrate_threshold(X, y, scorer, n_neighbors=K, metric="cosine")
+    return calibrate_threshold([(X, y)], scorer, n_neighbors=K, metric="cosine")[0]
 
 
 def evaluate(X_test, y_test, scorer, threshold):
@@ -130,7 +124,7 @@ def run(name, X_train, y_train, X_test, y_test):
         ("lander", 64, "ours (pair features + class-blind node terms)"),
     ):
         t0 = time.perf_counter()
-        scorer = meta_train(
+        scorer = trained_scorer(
             X_train[train_rows], y_train[train_rows], architecture, hidden
         )
         held = ~train_rows
@@ -141,7 +135,7 @@ def run(name, X_train, y_train, X_test, y_test):
             time.perf_counter() - t0,
         )
         t0 = time.perf_counter()
-        scorer = meta_train(X_train, y_train, architecture, hidden)
+        scorer = trained_scorer(X_train, y_train, architecture, hidden)
         threshold = threshold_for(X_train, y_train, scorer)
         record(
             f"{label}, threshold on the whole training set",
@@ -149,7 +143,7 @@ def run(name, X_train, y_train, X_test, y_test):
             time.perf_counter() - t0,
         )
     t0 = time.perf_counter()
-    scorer = meta_train(X_train, y_train, "pairs", 64)
+    scorer = trained_scorer(X_train, y_train, "pairs", 64)
     record(
         "ours without node terms (pair features only), whole-set threshold",
         evaluate(X_test, y_test, scorer, threshold_for(X_train, y_train, scorer)),

@@ -2,25 +2,22 @@
 
 from __future__ import annotations
 
+import os
 from numbers import Integral, Real
 
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator, ClusterMixin, _fit_context
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.multiclass import type_of_target
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted, check_memory, validate_data
 
 from ._decode import canonical_labels, decode
 from ._graph import euclidean_scale, prepare_features
 from ._model import load_network
-from ._train import (
-    calibrate_threshold,
-    ground_truth_hierarchy,
-    network_scorer,
-    train_network,
-)
+from ._pretrained import PRETRAINED_PATH, read_network, save_network
+from ._train import calibrate_threshold, meta_train, network_scorer
 from .metrics import bcubed_f_score
 
 
@@ -52,6 +49,17 @@ class HiLanderClustering(ClusterMixin, BaseEstimator):
         Minimum link probability for a node to join a denser neighbour.
         "auto" uses the value chosen in ``fit`` on the labelled data
         (``threshold_``); a float overrides it. Higher splits more.
+    min_cluster_size : int, default=1
+        Points of clusters smaller than this get the noise label -1, as
+        DBSCAN and HDBSCAN give. 1 keeps every point in a cluster.
+    pretrained : "default", str, path or HiLanderClustering, default="default"
+        Network used by ``fit(X)`` without labels when this estimator has not
+        been meta-trained itself: "default" is the general-purpose network
+        bundled with the package (trained on varied synthetic sets and
+        Omniglot; it reads only kNN geometry, so any feature dimension
+        works); a path names a file written by :meth:`save_network`; a fitted
+        HiLanderClustering lends its meta-trained network, which lets a model
+        survive ``clone`` (e.g. in a Pipeline or a grid search).
     max_levels : int, default=10
         Upper bound on hierarchy levels.
     early_stopping : bool, default=True
@@ -70,6 +78,11 @@ class HiLanderClustering(ClusterMixin, BaseEstimator):
         Adam step size (cosine-annealed to 1% of it).
     weight_decay : float, default=1e-4
         Adam weight decay.
+    memory : str, joblib.Memory or None, default=None
+        Caches the trained network (keyed on the data and the training
+        parameters), so that refitting with other inference-time parameters,
+        e.g. ``link_threshold`` in a grid search, does not retrain. A string
+        is the path of the cache directory.
     random_state : int, RandomState instance or None, default=None
         Seeds training and approximate neighbour search; an int gives the
         same labels on every CPU run.
@@ -142,6 +155,13 @@ class HiLanderClustering(ClusterMixin, BaseEstimator):
         "n_neighbors": [Interval(Integral, 1, None, closed="left")],
         "metric": [StrOptions({"cosine", "euclidean"})],
         "link_threshold": [StrOptions({"auto"}), Interval(Real, 0, 1, closed="both")],
+        "min_cluster_size": [Interval(Integral, 1, None, closed="left")],
+        "pretrained": [
+            StrOptions({"default"}),
+            str,
+            os.PathLike,
+            HasMethods(["save_network"]),
+        ],
         "max_levels": [Interval(Integral, 1, None, closed="left")],
         "early_stopping": ["boolean"],
         "train_n_neighbors": [tuple, list, None],
@@ -150,6 +170,7 @@ class HiLanderClustering(ClusterMixin, BaseEstimator):
         "max_iter": [Interval(Integral, 1, None, closed="left")],
         "learning_rate": [Interval(Real, 0, None, closed="neither")],
         "weight_decay": [Interval(Real, 0, None, closed="left")],
+        "memory": [None, str, HasMethods(["cache"])],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
     }
@@ -160,6 +181,8 @@ class HiLanderClustering(ClusterMixin, BaseEstimator):
         *,
         metric="cosine",
         link_threshold="auto",
+        min_cluster_size=1,
+        pretrained="default",
         max_levels=10,
         early_stopping=True,
         train_n_neighbors=None,
@@ -168,12 +191,15 @@ class HiLanderClustering(ClusterMixin, BaseEstimator):
         max_iter=30,
         learning_rate=3e-3,
         weight_decay=1e-4,
+        memory=None,
         random_state=None,
         verbose=0,
     ):
         self.n_neighbors = n_neighbors
         self.metric = metric
         self.link_threshold = link_threshold
+        self.min_cluster_size = min_cluster_size
+        self.pretrained = pretrained
         self.max_levels = max_levels
         self.early_stopping = early_stopping
         self.train_n_neighbors = train_n_neighbors
@@ -182,6 +208,7 @@ class HiLanderClustering(ClusterMixin, BaseEstimator):
         self.max_iter = max_iter
         self.learning_rate = learning_rate
         self.weight_decay = weight_decay
+        self.memory = memory
         self.random_state = random_state
         self.verbose = verbose
 
@@ -205,8 +232,11 @@ class HiLanderClustering(ClusterMixin, BaseEstimator):
             Fitted estimator; ``labels_`` holds the clustering of ``X``.
         """
         if y is None:
-            self._check_trained("fit(X) without labels")
-            X = validate_data(self, X, reset=False, **self._validation_kwargs())
+            if not hasattr(self, "n_train_classes_"):
+                X = validate_data(self, X, **self._validation_kwargs())
+                self._adopt_pretrained(X)
+            else:
+                X = validate_data(self, X, reset=False, **self._validation_kwargs())
             self._set_clustering(X)
             return self
 
@@ -216,17 +246,13 @@ class HiLanderClustering(ClusterMixin, BaseEstimator):
         self.scale_ = euclidean_scale(X) if self.metric == "euclidean" else 1.0
         Xp = prepare_features(X, self.metric, self.scale_)
         seed = int(rng.randint(np.iinfo(np.int32).max))
-        graphs = ground_truth_hierarchy(
+        train = check_memory(self.memory).cache(meta_train, ignore=["on_epoch"])
+        self.network_config_, self.network_state_, self.history_ = train(
             Xp,
             y,
+            metric=self.metric,
             neighbor_schedule=self._train_schedule(),
             n_levels=self.train_levels,
-            metric=self.metric,
-            random_state=seed,
-            architecture="lander",
-        )
-        self.network_config_, self.network_state_, self.history_ = train_network(
-            graphs,
             architecture="lander",
             hidden=self.hidden_size,
             max_epochs=self.max_iter,
@@ -239,15 +265,14 @@ class HiLanderClustering(ClusterMixin, BaseEstimator):
         self.n_train_classes_ = int(np.unique(y).size)
         self.threshold_ = (
             calibrate_threshold(
-                Xp,
-                y,
+                [(Xp, y)],
                 self._scorer(),
                 n_neighbors=self.n_neighbors,
                 metric=self.metric,
                 max_levels=self.max_levels,
                 early_stop=self.early_stopping,
                 random_state=self.random_state,
-            )
+            )[0]
             if self.link_threshold == "auto"
             else float(self.link_threshold)
         )
@@ -286,7 +311,7 @@ class HiLanderClustering(ClusterMixin, BaseEstimator):
         """
         self._check_trained("predict")
         X = validate_data(self, X, reset=False, **self._validation_kwargs())
-        return canonical_labels(self._cluster(X).labels, X)
+        return self._final_labels(self._cluster(X).labels, X)
 
     def score(self, X, y):
         """BCubed F-score of clustering ``X`` against its classes ``y``.
@@ -303,6 +328,21 @@ class HiLanderClustering(ClusterMixin, BaseEstimator):
         """
         return bcubed_f_score(y, self.predict(X))
 
+    def __sklearn_clone__(self):
+        # clone() would also clone a fitted estimator passed as pretrained=,
+        # dropping the very weights it was passed for; keep it as it is.
+        new = super().__sklearn_clone__()
+        new.pretrained = self.pretrained
+        return new
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        # labels are optional: fit(X) clusters with a network trained before
+        tags.target_tags.required = False
+        tags.input_tags.allow_nan = False
+        tags.input_tags.sparse = False
+        return tags
+
     # ------------------------------------------------------------- helpers
     def _validation_kwargs(self):
         return dict(dtype=np.float32, ensure_min_samples=2)
@@ -314,19 +354,22 @@ class HiLanderClustering(ClusterMixin, BaseEstimator):
         return tuple(dict.fromkeys([k, max(2, k // 2), max(2, k // 3)]))
 
     def _check_trained(self, action):
-        if not hasattr(self, "network_state_"):
-            raise ValueError(
+        check_is_fitted(
+            self,
+            "network_state_",
+            msg=(
                 f"{type(self).__name__} has no trained network, so {action} cannot "
-                "cluster. Call fit(X, y) with labelled data of other classes first."
-            )
-        check_is_fitted(self, "network_state_")
+                "cluster. Call fit(X, y) to meta-train on labelled data of other "
+                "classes, or fit(X) to cluster with the pretrained network."
+            ),
+        )
 
     def _check_labels(self, y, n_samples):
         kind = type_of_target(y)
         if kind not in ("binary", "multiclass"):
             raise ValueError(
-                f"y must hold one class label per row (got target type {kind!r}); "
-                "pass class ids such as integers or strings."
+                f"Unknown label type {kind!r} for y: it must hold one class label "
+                "per row; pass class ids such as integers or strings."
             )
         classes, y = np.unique(y, return_inverse=True)
         if classes.size < 2:
@@ -361,11 +404,51 @@ class HiLanderClustering(ClusterMixin, BaseEstimator):
 
     def _set_clustering(self, X):
         hierarchy = self._cluster(X)
-        self.labels_ = canonical_labels(hierarchy.labels, X)
-        self.n_clusters_ = int(self.labels_.max()) + 1 if self.labels_.size else 0
+        self.labels_ = self._final_labels(hierarchy.labels, X)
+        self.n_clusters_ = int(self.labels_.max()) + 1
         self.densities_ = hierarchy.level0_density
         self.n_levels_ = hierarchy.n_levels
         self.n_clusters_per_level_ = list(hierarchy.n_clusters_per_level)
+
+    def _final_labels(self, labels, X):
+        """Row-order-free numbering; small clusters become noise (-1)."""
+        labels = canonical_labels(labels, X)
+        if self.min_cluster_size > 1:
+            sizes = np.bincount(labels)
+            kept = sizes >= self.min_cluster_size
+            renumber = np.where(kept, np.cumsum(kept) - 1, -1)
+            labels = renumber[labels]
+        return labels
+
+    def _adopt_pretrained(self, X):
+        """Take the network of ``pretrained`` for clustering without labels."""
+        source = self.pretrained
+        if isinstance(source, HiLanderClustering):
+            source._check_trained("lend its network through pretrained=")
+            if source.n_features_in_ != X.shape[1] and source.metric == "euclidean":
+                raise ValueError("pretrained estimator was fitted on other features")
+            config, state = source.network_config_, source.network_state_
+            threshold = source.threshold_
+        else:
+            path = PRETRAINED_PATH if source == "default" else source
+            config, state, threshold = read_network(path)
+        self.network_config_ = config
+        self.network_state_ = {k: np.array(v) for k, v in state.items()}
+        self.threshold_ = (
+            threshold if self.link_threshold == "auto" else float(self.link_threshold)
+        )
+        self.scale_ = euclidean_scale(X) if self.metric == "euclidean" else 1.0
+        self.history_ = []
+        self.n_iter_ = 0
+
+    def save_network(self, path) -> None:
+        """Write the trained network and threshold to ``path`` (``.npz``).
+
+        The file holds numpy arrays and JSON only; pass its path as
+        ``pretrained=`` to cluster with this network without labels.
+        """
+        self._check_trained("save_network")
+        save_network(path, self.network_config_, self.network_state_, self.threshold_)
 
     def _log_epoch(self, record):
         print(

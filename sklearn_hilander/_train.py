@@ -203,6 +203,48 @@ def train_network(
     return config, export_state(net), history
 
 
+def meta_train(
+    X,
+    y,
+    *,
+    metric: str,
+    neighbor_schedule: tuple,
+    n_levels: int,
+    architecture: str,
+    hidden: int,
+    max_epochs: int,
+    learning_rate: float,
+    weight_decay: float,
+    seed: int,
+    on_epoch=None,
+):
+    """Ground-truth hierarchies of labelled prepared features, then training.
+
+    A pure function of its arguments (``on_epoch`` only reports), so that
+    ``joblib.Memory`` can cache it: grid points that change only
+    inference-time parameters reuse the trained weights.
+    """
+    graphs = ground_truth_hierarchy(
+        X,
+        y,
+        neighbor_schedule=neighbor_schedule,
+        n_levels=n_levels,
+        metric=metric,
+        random_state=seed,
+        architecture=architecture,
+    )
+    return train_network(
+        graphs,
+        architecture=architecture,
+        hidden=hidden,
+        max_epochs=max_epochs,
+        learning_rate=learning_rate,
+        weight_decay=weight_decay,
+        seed=seed,
+        on_epoch=on_epoch,
+    )
+
+
 def network_scorer(net, architecture: str, device: str = "cpu"):
     """Scorer for :func:`decode` that runs ``net`` over a level in blocks."""
 
@@ -238,37 +280,47 @@ def _sigmoid(logit: float) -> float:
     return float(np.round(1 / (1 + np.exp(-logit)), 4))
 
 
-def calibrate_threshold(X, y, scorer, *, n_neighbors, metric, **decode_kw) -> float:
-    """The link threshold whose clustering of ``X`` has the best BCubed F.
+def calibrate_threshold(datasets, scorer, *, n_neighbors, metric, **decode_kw):
+    """The link threshold with the best mean BCubed F over labelled sets.
 
-    ``X`` are prepared features with classes ``y``; the first level is built
-    once and shared by every threshold tried.
+    ``datasets`` is a list of ``(prepared features, classes)``; each set's
+    first level is built once and shared by every threshold tried. Returns
+    the threshold and each set's BCubed F at it.
     """
-    level0 = first_level(
-        X,
-        n_neighbors=n_neighbors,
-        metric=metric,
-        random_state=decode_kw.get("random_state"),
-    )
+    level0s = [
+        first_level(
+            X,
+            n_neighbors=n_neighbors,
+            metric=metric,
+            random_state=decode_kw.get("random_state"),
+        )
+        for X, _ in datasets
+    ]
     scores = {}
 
-    def evaluate(logit):
-        threshold = _sigmoid(logit)
+    def per_set(threshold):
         if threshold not in scores:
-            hierarchy = decode(
-                X,
-                scorer,
-                threshold=threshold,
-                n_neighbors=n_neighbors,
-                metric=metric,
-                level0=level0,
-                **decode_kw,
-            )
-            scores[threshold] = bcubed_f_score(y, hierarchy.labels)
+            scores[threshold] = [
+                bcubed_f_score(
+                    y,
+                    decode(
+                        X,
+                        scorer,
+                        threshold=threshold,
+                        n_neighbors=n_neighbors,
+                        metric=metric,
+                        level0=level0,
+                        **decode_kw,
+                    ).labels,
+                )
+                for (X, y), level0 in zip(datasets, level0s)
+            ]
         return scores[threshold]
 
-    coarse = max(COARSE_LOGITS, key=evaluate)
-    fine = np.arange(
-        coarse - 4 * FINE_LOGIT_STEP, coarse + 4.5 * FINE_LOGIT_STEP, FINE_LOGIT_STEP
-    )
-    return _sigmoid(max(fine, key=evaluate))
+    def mean_score(logit):
+        return np.mean(per_set(_sigmoid(logit)))
+
+    coarse = max(COARSE_LOGITS, key=mean_score)
+    fine = np.arange(-4, 5) * FINE_LOGIT_STEP + coarse
+    best = _sigmoid(max(fine, key=mean_score))
+    return best, per_set(best)

@@ -151,11 +151,9 @@ def test_single_class_is_rejected(small_task):
         HiLanderClustering(max_iter=1).fit(X_train, np.zeros(len(X_train)))
 
 
-def test_unlabelled_fit_without_a_trained_network_says_what_to_do(small_task):
+def test_predict_before_any_fit_says_what_to_do(small_task):
     X_train, _, _, _ = small_task
-    with pytest.raises(ValueError, match=r"fit\(X, y\) with labelled data"):
-        HiLanderClustering().fit(X_train)
-    with pytest.raises(ValueError, match="no trained network"):
+    with pytest.raises(ValueError, match=r"fit\(X, y\) to meta-train"):
         HiLanderClustering().predict(X_train)
 
 
