@@ -383,8 +383,8 @@ class HiLanderClustering(ClusterMixin, BaseEstimator):
         net = load_network(self.network_config_, self.network_state_, device)
         return network_scorer(net, self.network_config_["architecture"], device)
 
-    def _cluster(self, X, threshold=None, level0=None):
-        threshold = self.threshold_ if threshold is None else threshold
+    def _cluster(self, X):
+        threshold = self.threshold_
         if self.link_threshold != "auto":
             threshold = float(self.link_threshold)
         Xp = prepare_features(X, self.metric, self.scale_)
@@ -398,7 +398,6 @@ class HiLanderClustering(ClusterMixin, BaseEstimator):
                 max_levels=self.max_levels,
                 early_stop=self.early_stopping,
                 random_state=self.random_state,
-                level0=level0,
                 on_level=self._log_level if self.verbose else None,
             )
 

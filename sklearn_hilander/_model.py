@@ -36,6 +36,16 @@ def _per_edge(head: nn.Module, z: torch.Tensor) -> torch.Tensor:
     return head(z.reshape(batch * k, width)).reshape(batch, k)
 
 
+def _edge_mlp(hidden: int) -> nn.Sequential:
+    """The paper's edge head after its first layer: PReLU-Linear-PReLU-Linear."""
+    return nn.Sequential(
+        nn.PReLU(hidden),
+        nn.Linear(hidden, hidden),
+        nn.PReLU(hidden),
+        nn.Linear(hidden, 1),
+    )
+
+
 class LanderNet(nn.Module):
     """Edge scorer over pair geometry and class-blind node terms."""
 
@@ -48,12 +58,7 @@ class LanderNet(nn.Module):
         self.pair_in = nn.Linear(n_pair_features, hidden)
         self.centre_in = nn.Linear(hidden, hidden)
         self.neighbour_in = nn.Linear(hidden, hidden)
-        self.edge_head = nn.Sequential(
-            nn.PReLU(hidden),
-            nn.Linear(hidden, hidden),
-            nn.PReLU(hidden),
-            nn.Linear(hidden, 1),
-        )
+        self.edge_head = _edge_mlp(hidden)
 
     def forward(self, centre_in, neighbour_in, pair_features):
         """Link logits of shape (batch, k).
@@ -79,12 +84,7 @@ class PaperLanderNet(nn.Module):
         self.conv = nn.Linear(n_node_inputs, hidden)
         self.src = nn.Linear(hidden, hidden)
         self.dst = nn.Linear(hidden, hidden)
-        self.edge_head = nn.Sequential(
-            nn.PReLU(hidden),
-            nn.Linear(hidden, hidden),
-            nn.PReLU(hidden),
-            nn.Linear(hidden, 1),
-        )
+        self.edge_head = _edge_mlp(hidden)
 
     def forward(self, centre_in, neighbour_in, pair_features):
         h_centre = torch.relu(self.conv(centre_in))
