@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from contextlib import contextmanager
 from numbers import Integral, Real
 
 import numpy as np
@@ -19,6 +20,20 @@ from ._model import load_network
 from ._pretrained import PRETRAINED_PATH, read_network, save_network
 from ._train import calibrate_threshold, meta_train, network_scorer
 from .metrics import bcubed_f_score
+
+
+@contextmanager
+def _torch_threads(n_jobs):
+    """Cap torch's threads for the duration of a call, then restore them."""
+    if n_jobs is None:
+        yield
+        return
+    previous = torch.get_num_threads()
+    torch.set_num_threads(max(1, n_jobs if n_jobs > 0 else os.cpu_count() + 1 + n_jobs))
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
 
 
 class HiLanderClustering(ClusterMixin, BaseEstimator):
@@ -78,6 +93,14 @@ class HiLanderClustering(ClusterMixin, BaseEstimator):
         Adam step size (cosine-annealed to 1% of it).
     weight_decay : float, default=1e-4
         Adam weight decay.
+    device : {"cpu", "cuda", "auto"}, default="cpu"
+        Where the network trains and runs. "auto" takes a CUDA GPU when one
+        is available. The device used is stored in ``device_``; a model
+        trained on a GPU predicts on a CPU-only machine.
+    n_jobs : int or None, default=None
+        Threads for torch and pynndescent while fitting or predicting (the
+        previous torch setting is restored afterwards). None leaves torch's
+        setting alone.
     memory : str, joblib.Memory or None, default=None
         Caches the trained network (keyed on the data and the training
         parameters), so that refitting with other inference-time parameters,
@@ -116,6 +139,8 @@ class HiLanderClustering(ClusterMixin, BaseEstimator):
         Classes seen in meta-training.
     scale_ : float
         Feature scale used by ``metric="euclidean"`` (1.0 for cosine).
+    device_ : str
+        Device the network trained on ("cpu" or "cuda").
     n_features_in_ : int
         Number of features seen during ``fit``.
     feature_names_in_ : ndarray of shape (n_features_in_,)
@@ -170,6 +195,8 @@ class HiLanderClustering(ClusterMixin, BaseEstimator):
         "max_iter": [Interval(Integral, 1, None, closed="left")],
         "learning_rate": [Interval(Real, 0, None, closed="neither")],
         "weight_decay": [Interval(Real, 0, None, closed="left")],
+        "device": [StrOptions({"cpu", "cuda", "auto"})],
+        "n_jobs": [Integral, None],
         "memory": [None, str, HasMethods(["cache"])],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
@@ -191,6 +218,8 @@ class HiLanderClustering(ClusterMixin, BaseEstimator):
         max_iter=30,
         learning_rate=3e-3,
         weight_decay=1e-4,
+        device="cpu",
+        n_jobs=None,
         memory=None,
         random_state=None,
         verbose=0,
@@ -208,6 +237,8 @@ class HiLanderClustering(ClusterMixin, BaseEstimator):
         self.max_iter = max_iter
         self.learning_rate = learning_rate
         self.weight_decay = weight_decay
+        self.device = device
+        self.n_jobs = n_jobs
         self.memory = memory
         self.random_state = random_state
         self.verbose = verbose
@@ -224,13 +255,19 @@ class HiLanderClustering(ClusterMixin, BaseEstimator):
         y : array-like of shape (n_samples,), default=None
             Class of each row. With labels, the network is (re)trained on
             them and the link threshold chosen; without, the network trained
-            by an earlier ``fit(X, y)`` clusters ``X``.
+            by an earlier ``fit(X, y)``, or else the ``pretrained`` one,
+            clusters ``X``.
 
         Returns
         -------
         self : object
             Fitted estimator; ``labels_`` holds the clustering of ``X``.
         """
+        with _torch_threads(self.n_jobs):
+            return self._fit(X, y)
+
+    def _fit(self, X, y):
+        """Fit body; see :meth:`fit`."""
         if y is None:
             if not hasattr(self, "n_train_classes_"):
                 X = validate_data(self, X, **self._validation_kwargs())
@@ -241,6 +278,7 @@ class HiLanderClustering(ClusterMixin, BaseEstimator):
             return self
 
         X, y = validate_data(self, X, y, **self._validation_kwargs(), y_numeric=False)
+        self.device_ = self._resolve_device()
         y = self._check_labels(y, X.shape[0])
         rng = check_random_state(self.random_state)
         self.scale_ = euclidean_scale(X) if self.metric == "euclidean" else 1.0
@@ -259,6 +297,7 @@ class HiLanderClustering(ClusterMixin, BaseEstimator):
             learning_rate=self.learning_rate,
             weight_decay=self.weight_decay,
             seed=seed,
+            device=self.device_,
             on_epoch=self._log_epoch if self.verbose else None,
         )
         self.n_iter_ = len(self.history_)
@@ -311,7 +350,8 @@ class HiLanderClustering(ClusterMixin, BaseEstimator):
         """
         self._check_trained("predict")
         X = validate_data(self, X, reset=False, **self._validation_kwargs())
-        return self._final_labels(self._cluster(X).labels, X)
+        with _torch_threads(self.n_jobs):
+            return self._final_labels(self._cluster(X).labels, X)
 
     def score(self, X, y):
         """BCubed F-score of clustering ``X`` against its classes ``y``.
@@ -341,6 +381,7 @@ class HiLanderClustering(ClusterMixin, BaseEstimator):
         tags.target_tags.required = False
         tags.input_tags.allow_nan = False
         tags.input_tags.sparse = False
+        tags.non_deterministic = self.device != "cpu"
         return tags
 
     # ------------------------------------------------------------- helpers
@@ -379,7 +420,19 @@ class HiLanderClustering(ClusterMixin, BaseEstimator):
             )
         return y
 
-    def _scorer(self, device="cpu"):
+    def _resolve_device(self):
+        if self.device == "auto":
+            return "cuda" if torch.cuda.is_available() else "cpu"
+        if self.device == "cuda" and not torch.cuda.is_available():
+            raise ValueError(
+                "device='cuda' but torch sees no CUDA device; use device='auto' "
+                "to fall back to the CPU, or device='cpu'."
+            )
+        return self.device
+
+    def _scorer(self):
+        # a model trained on a GPU still predicts where there is none
+        device = "cuda" if torch.cuda.is_available() and self.device != "cpu" else "cpu"
         net = load_network(self.network_config_, self.network_state_, device)
         return network_scorer(net, self.network_config_["architecture"], device)
 
@@ -398,6 +451,7 @@ class HiLanderClustering(ClusterMixin, BaseEstimator):
                 max_levels=self.max_levels,
                 early_stop=self.early_stopping,
                 random_state=self.random_state,
+                n_jobs=self.n_jobs,
                 on_level=self._log_level if self.verbose else None,
             )
 
@@ -439,6 +493,7 @@ class HiLanderClustering(ClusterMixin, BaseEstimator):
         self.scale_ = euclidean_scale(X) if self.metric == "euclidean" else 1.0
         self.history_ = []
         self.n_iter_ = 0
+        self.device_ = self._resolve_device()
 
     def save_network(self, path) -> None:
         """Write the trained network and threshold to ``path`` (``.npz``).

@@ -216,6 +216,7 @@ def meta_train(
     learning_rate: float,
     weight_decay: float,
     seed: int,
+    device: str = "cpu",
     on_epoch=None,
 ):
     """Ground-truth hierarchies of labelled prepared features, then training.
@@ -241,6 +242,7 @@ def meta_train(
         learning_rate=learning_rate,
         weight_decay=weight_decay,
         seed=seed,
+        device=device,
         on_epoch=on_epoch,
     )
 

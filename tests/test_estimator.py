@@ -163,3 +163,47 @@ def test_bad_parameters_are_named(small_task):
         HiLanderClustering(link_threshold=1.5).fit(X_train, y_train)
     with pytest.raises(ValueError, match="n_neighbors"):
         HiLanderClustering(n_neighbors=0).fit(X_train, y_train)
+
+
+# ------------------------------------------------------ device and threads
+def test_device_auto_is_resolved_without_touching_the_parameter(small_task):
+    import torch
+
+    X_train, y_train, _, _ = small_task
+    est = HiLanderClustering(device="auto", max_iter=1, random_state=0)
+    est.fit(X_train, y_train)
+    assert est.device == "auto"
+    assert est.device_ == ("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def test_cuda_without_a_gpu_is_a_clear_error(small_task):
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("a CUDA device is present")
+    X_train, y_train, _, _ = small_task
+    with pytest.raises(ValueError, match="no CUDA device"):
+        HiLanderClustering(device="cuda", max_iter=1).fit(X_train, y_train)
+
+
+def test_cuda_trained_model_predicts_on_cpu(small_task):
+    import torch
+
+    if not torch.cuda.is_available():
+        pytest.skip("needs a CUDA device")
+    X_train, y_train, X_test, _ = small_task
+    est = HiLanderClustering(device="cuda", max_iter=2, random_state=0)
+    est.fit(X_train, y_train)
+    assert est.device_ == "cuda"
+    on_cpu = pickle.loads(pickle.dumps(est)).set_params(device="cpu")
+    assert len(set(on_cpu.predict(X_test))) > 1
+
+
+def test_n_jobs_caps_threads_and_restores_them(small_fitted, small_task):
+    import torch
+
+    _, _, X_test, _ = small_task
+    before = torch.get_num_threads()
+    est = pickle.loads(pickle.dumps(small_fitted)).set_params(n_jobs=1)
+    np.testing.assert_array_equal(est.predict(X_test), small_fitted.predict(X_test))
+    assert torch.get_num_threads() == before
