@@ -18,6 +18,7 @@ variant used in the ablation study.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 from scipy import sparse
@@ -68,8 +69,11 @@ class Level:
     def n_neighbors(self) -> int:
         return self.indices.shape[1]
 
+    @cached_property
     def affinity(self) -> np.ndarray:
-        """Row-normalised non-negative similarities (the conv's weights)."""
+        """Row-normalised non-negative similarities (the conv's weights).
+
+        Cached: every aggregation of the level reuses it."""
         w = np.maximum(self.similarities, 0.0)
         total = w.sum(axis=1, keepdims=True)
         return np.where(total > 0, w / np.where(total > 0, total, 1.0), 0.0).astype(
@@ -78,7 +82,7 @@ class Level:
 
     def _aggregate(self, values: np.ndarray) -> np.ndarray:
         """Affinity-weighted mean of ``values`` over each node's neighbours."""
-        return np.einsum("ik,ik...->i...", self.affinity(), values[self.indices])
+        return np.einsum("ik,ik...->i...", self.affinity, values[self.indices])
 
     def node_descriptors(self) -> np.ndarray:
         """Class-blind node inputs, concatenated with their neighbourhood mean."""
