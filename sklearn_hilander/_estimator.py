@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from contextlib import contextmanager
+from functools import partial
 from numbers import Integral, Real
 
 import numpy as np
@@ -13,6 +14,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import check_is_fitted, check_memory, validate_data
+from tqdm.auto import tqdm
 
 from ._decode import canonical_labels, decode
 from ._graph import euclidean_scale, prepare_features
@@ -20,6 +22,18 @@ from ._model import load_network
 from ._pretrained import PRETRAINED_PATH, read_network, save_network
 from ._train import calibrate_threshold, meta_train, network_scorer
 from .metrics import bcubed_f_score
+
+
+@contextmanager
+def _progress_bar(enabled, total, desc, unit):
+    """A tqdm bar that shows only when ``enabled`` (one code path either way)."""
+    bar = tqdm(
+        total=total, desc=f"HiLanderClustering {desc}", unit=unit, disable=not enabled
+    )
+    try:
+        yield bar
+    finally:
+        bar.close()
 
 
 @contextmanager
@@ -110,7 +124,9 @@ class HiLanderClustering(ClusterMixin, BaseEstimator):
         Seeds training and approximate neighbour search; an int gives the
         same labels on every CPU run.
     verbose : int, default=0
-        Print training losses per epoch and clusters per level when > 0.
+        When > 0, show tqdm progress bars for the training epochs (with the
+        current losses) and the hierarchy levels (with the clusters left).
+        The losses stay in ``history_`` either way.
 
     Attributes
     ----------
@@ -285,21 +301,22 @@ class HiLanderClustering(ClusterMixin, BaseEstimator):
         Xp = prepare_features(X, self.metric, self.scale_)
         seed = int(rng.randint(np.iinfo(np.int32).max))
         train = check_memory(self.memory).cache(meta_train, ignore=["on_epoch"])
-        self.network_config_, self.network_state_, self.history_ = train(
-            Xp,
-            y,
-            metric=self.metric,
-            neighbor_schedule=self._train_schedule(),
-            n_levels=self.train_levels,
-            architecture="lander",
-            hidden=self.hidden_size,
-            max_epochs=self.max_iter,
-            learning_rate=self.learning_rate,
-            weight_decay=self.weight_decay,
-            seed=seed,
-            device=self.device_,
-            on_epoch=self._log_epoch if self.verbose else None,
-        )
+        with _progress_bar(self.verbose, self.max_iter, "training", "epoch") as bar:
+            self.network_config_, self.network_state_, self.history_ = train(
+                Xp,
+                y,
+                metric=self.metric,
+                neighbor_schedule=self._train_schedule(),
+                n_levels=self.train_levels,
+                architecture="lander",
+                hidden=self.hidden_size,
+                max_epochs=self.max_iter,
+                learning_rate=self.learning_rate,
+                weight_decay=self.weight_decay,
+                seed=seed,
+                device=self.device_,
+                on_epoch=partial(_report_epoch, bar),
+            )
         self.n_iter_ = len(self.history_)
         self.n_train_classes_ = int(np.unique(y).size)
         self.threshold_ = (
@@ -441,7 +458,8 @@ class HiLanderClustering(ClusterMixin, BaseEstimator):
         if self.link_threshold != "auto":
             threshold = float(self.link_threshold)
         Xp = prepare_features(X, self.metric, self.scale_)
-        with torch.inference_mode():
+        progress = _progress_bar(self.verbose, self.max_levels, "levels", "level")
+        with torch.inference_mode(), progress as bar:
             return decode(
                 Xp,
                 self._scorer(),
@@ -452,7 +470,7 @@ class HiLanderClustering(ClusterMixin, BaseEstimator):
                 early_stop=self.early_stopping,
                 random_state=self.random_state,
                 n_jobs=self.n_jobs,
-                on_level=self._log_level if self.verbose else None,
+                on_level=partial(_report_level, bar),
             )
 
     def _set_clustering(self, X):
@@ -504,12 +522,15 @@ class HiLanderClustering(ClusterMixin, BaseEstimator):
         self._check_trained("save_network")
         save_network(path, self.network_config_, self.network_state_, self.threshold_)
 
-    def _log_epoch(self, record):
-        print(
-            f"[HiLanderClustering] epoch {record['epoch']:3d}  "
-            f"link loss {record['link_loss']:.4f}  "
-            f"density loss {record['density_loss']:.5f}"
-        )
 
-    def _log_level(self, depth, n_clusters):
-        print(f"[HiLanderClustering] level {depth}: {n_clusters} clusters")
+def _report_epoch(bar, record):
+    bar.set_postfix(
+        link_loss=f"{record['link_loss']:.4f}",
+        density_loss=f"{record['density_loss']:.5f}",
+    )
+    bar.update()
+
+
+def _report_level(bar, depth, n_clusters):
+    bar.set_postfix(clusters=n_clusters)
+    bar.update()

@@ -108,11 +108,21 @@ def test_euclidean_metric_learns_too(small_task):
     assert est.score(X_test * scale, y_test) > 0.6
 
 
-def test_verbose_prints_epochs_and_levels(small_task, capsys):
+def test_verbose_shows_progress_bars_for_epochs_and_levels(small_task, capsys):
     X_train, y_train, _, _ = small_task
-    HiLanderClustering(max_iter=2, verbose=1, random_state=0).fit(X_train, y_train)
-    out = capsys.readouterr().out
-    assert "epoch   2" in out and "level 0" in out
+    est = HiLanderClustering(max_iter=2, verbose=1, random_state=0)
+    est.fit(X_train, y_train)
+    err = capsys.readouterr().err
+    assert "HiLanderClustering training" in err and "2/2" in err
+    assert "link_loss=" in err
+    assert "HiLanderClustering levels" in err and "clusters=" in err
+    assert f"{est.n_levels_}/{est.max_levels}" in err
+
+
+def test_quiet_by_default(small_fitted, small_task):
+    _, _, X_test, _ = small_task
+    small_fitted.predict(X_test)
+    assert small_fitted.verbose == 0
 
 
 # ----------------------------------------------------------- bad input
