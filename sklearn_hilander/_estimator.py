@@ -520,7 +520,10 @@ class HiLanderClustering(ClusterMixin, BaseEstimator):
         ``pretrained=`` to cluster with this network without labels.
         """
         self._check_trained("save_network")
-        save_network(path, self.network_config_, self.network_state_, self.threshold_)
+        params = {"n_neighbors": int(self.n_neighbors), "metric": self.metric}
+        save_network(
+            path, self.network_config_, self.network_state_, self.threshold_, params
+        )
 
 
 def _report_epoch(bar, record):

@@ -19,15 +19,30 @@ PRETRAINED_PATH = os.path.join(
 _FORMAT = 1
 
 
-def save_network(path, config: dict, state: dict, threshold: float) -> None:
-    """Write a network file (see :func:`read_network`)."""
+def save_network(
+    path, config: dict, state: dict, threshold: float, params: dict | None = None
+) -> None:
+    """Write a network file (see :func:`read_network`).
+
+    ``params`` records the estimator settings the threshold was chosen with
+    (``n_neighbors``, ``metric``), so tools can reuse them.
+    """
+    meta = {
+        "format": _FORMAT,
+        "config": config,
+        "threshold": threshold,
+        "params": params or {},
+    }
     np.savez_compressed(
         path,
-        __meta__=np.array(
-            json.dumps({"format": _FORMAT, "config": config, "threshold": threshold})
-        ),
+        __meta__=np.array(json.dumps(meta)),
         **{f"weight/{name}": value for name, value in state.items()},
     )
+
+
+def read_network_params(path) -> dict:
+    """Estimator settings stored with a network file (may be empty)."""
+    return dict(_read(path)[0].get("params", {}))
 
 
 def read_network(path) -> tuple[dict, dict, float]:
@@ -36,6 +51,12 @@ def read_network(path) -> tuple[dict, dict, float]:
     Raises ValueError with the reason when the file is not a network file,
     is truncated, or its weights do not fit its architecture.
     """
+    meta, state = _read(path)
+    load_network(meta["config"], state)  # checks the weights fit
+    return meta["config"], state, float(meta["threshold"])
+
+
+def _read(path) -> tuple[dict, dict]:
     try:
         with np.load(path, allow_pickle=False) as data:
             meta = json.loads(str(data["__meta__"]))
@@ -57,5 +78,4 @@ def read_network(path) -> tuple[dict, dict, float]:
             f"{path!r} has network file format {meta.get('format')!r}; this "
             f"version reads format {_FORMAT}."
         )
-    load_network(meta["config"], state)  # checks the weights fit
-    return meta["config"], state, float(meta["threshold"])
+    return meta, state
