@@ -1,11 +1,11 @@
 """Hierarchical decoding: links -> forest -> clusters -> supernodes, repeated.
 
 At every level each node keeps at most one link: to the neighbour with the
-highest link score among those that are strictly denser and score above the
-threshold. Strictly increasing density makes the kept links a forest; its
-trees are the clusters, their roots (density peaks) become the supernodes of
-the next level. The loop stops when a level adds no link, when one cluster is
-left, at ``max_levels``, or by Hi-LANDER's early-stop rule.
+highest link score among those that are denser (ties broken by node index)
+and score above the threshold. Increasing density makes the kept links a
+forest; its trees are the clusters, their roots (density peaks) become the
+supernodes of the next level. The loop stops when a level adds no link, when
+one cluster is left, at ``max_levels``, or by Hi-LANDER's early-stop rule.
 """
 
 from __future__ import annotations
@@ -19,6 +19,10 @@ from scipy.sparse.csgraph import connected_components
 
 from ._level import Level, first_level, next_level
 
+# Similarity above which two nodes count as copies of one point (an angle of
+# about 0.08 degrees under cosine) and are always linked.
+IDENTICAL_SIMILARITY = 1.0 - 1e-6
+
 # scorer(level) -> (link scores of shape (m, k), densities of shape (m,))
 Scorer = Callable[[Level], "tuple[np.ndarray, np.ndarray]"]
 
@@ -29,12 +33,16 @@ def select_parents(
     """Each node's parent among its neighbours, or -1 for a density peak.
 
     The parent is the neighbour with the highest score among those with a
-    strictly higher density and a score strictly above ``threshold``.
+    higher density and a score strictly above ``threshold``. Equal densities
+    (exact duplicates have them) are ordered by node index, so that copies of
+    one point can still join each other and the links still form a forest.
     """
     m = indices.shape[0]
     if indices.shape[1] == 0:
         return np.full(m, -1, dtype=np.int64)
-    eligible = (density[indices] > density[:, None]) & (scores > threshold)
+    own, theirs = density[:, None], density[indices]
+    denser = (theirs > own) | ((theirs == own) & (indices < np.arange(m)[:, None]))
+    eligible = denser & (scores > threshold)
     masked = np.where(eligible, scores, -np.inf)
     best = masked.argmax(axis=1)
     has_parent = eligible[np.arange(m), best]
@@ -105,6 +113,9 @@ def decode(
     previous_links = np.inf
     for depth in range(max_levels):
         scores, density = scorer(level)
+        # identical points belong together whatever the network says (it has
+        # nothing to go on, e.g. with two copies and k = 1)
+        scores = np.where(level.similarities >= IDENTICAL_SIMILARITY, 1.0, scores)
         if depth == 0:
             result.level0_density = np.asarray(density, dtype=np.float32)
         parent = select_parents(level.indices, scores, density, threshold)

@@ -16,8 +16,8 @@ from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import check_is_fitted, check_memory, validate_data
 from tqdm.auto import tqdm
 
-from ._decode import canonical_labels, decode
-from ._graph import euclidean_scale, prepare_features
+from ._decode import Hierarchy, canonical_labels, decode
+from ._graph import distinct_rows, euclidean_scale, prepare_features
 from ._model import load_network
 from ._pretrained import PRETRAINED_PATH, read_network, save_network
 from ._train import calibrate_threshold, meta_train, network_scorer
@@ -453,15 +453,26 @@ class HiLanderClustering(ClusterMixin, BaseEstimator):
         net = load_network(self.network_config_, self.network_state_, device)
         return network_scorer(net, self.network_config_["architecture"], device)
 
-    def _cluster(self, X):
+    def _cluster(self, X) -> Hierarchy:
+        """Decode ``X``; exact duplicate rows are clustered as one point.
+
+        Copies of one point have nothing to tell them apart, so no network
+        can be trusted to link them all (with more copies than neighbours
+        their kNN lists are arbitrary); clustering each distinct row once and
+        handing its label to its copies keeps them together by construction.
+        """
         threshold = self.threshold_
         if self.link_threshold != "auto":
             threshold = float(self.link_threshold)
         Xp = prepare_features(X, self.metric, self.scale_)
+        keep, inverse = distinct_rows(Xp)
+        if keep.size < 2:
+            n = X.shape[0]
+            return Hierarchy(np.zeros(n, np.int64), keep, np.zeros(n, np.float32))
         progress = _progress_bar(self.verbose, self.max_levels, "levels", "level")
         with torch.inference_mode(), progress as bar:
-            return decode(
-                Xp,
+            hierarchy = decode(
+                Xp[keep],
                 self._scorer(),
                 threshold=threshold,
                 n_neighbors=self.n_neighbors,
@@ -472,6 +483,10 @@ class HiLanderClustering(ClusterMixin, BaseEstimator):
                 n_jobs=self.n_jobs,
                 on_level=partial(_report_level, bar),
             )
+        hierarchy.labels = hierarchy.labels[inverse]
+        hierarchy.peaks = keep[hierarchy.peaks]
+        hierarchy.level0_density = hierarchy.level0_density[inverse]
+        return hierarchy
 
     def _set_clustering(self, X):
         hierarchy = self._cluster(X)

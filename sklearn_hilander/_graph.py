@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 import torch
+from joblib import Parallel, delayed
 from sklearn.utils import check_random_state
 
 # Exact search costs O(n^2 d) but is deterministic and fast in BLAS up to a few
@@ -20,29 +21,43 @@ _BLOCK_BYTES = 64 * 2**20
 
 
 def normalize_rows(X: np.ndarray) -> np.ndarray:
-    """Return float32 rows scaled to unit L2 norm (zero rows stay zero)."""
+    """Return float32 rows scaled to unit L2 norm (zero rows stay zero).
+
+    Rows are first divided by their largest magnitude, so that squares of
+    huge or tiny float32 values neither overflow nor vanish.
+    """
     X = np.asarray(X, dtype=np.float32)
+    peak = np.abs(X).max(axis=1, keepdims=True) if X.shape[1] else X[:, :1]
+    X = X / np.where(peak > 0, peak, np.float32(1))
     norms = np.linalg.norm(X, axis=1, keepdims=True)
-    return X / np.maximum(norms, np.float32(1e-12))
+    return X / np.where(norms > 0, norms, np.float32(1))
 
 
 def _exact_knn(X: np.ndarray, n_neighbors: int, metric: str) -> np.ndarray:
-    """Blocked brute-force search; memory stays at one block of similarities."""
+    """Blocked brute-force search; memory stays at one block of similarities.
+
+    Blocks are independent joblib tasks: sequential by default, spread over
+    workers under ``joblib.parallel_config(backend=...)`` (e.g. "dask").
+    """
     n = X.shape[0]
     block = max(1, min(n, _BLOCK_BYTES // (4 * max(n, 1))))
+    tasks = (
+        delayed(_knn_block)(X, start, min(n, start + block), n_neighbors, metric)
+        for start in range(0, n, block)
+    )
+    return np.concatenate(Parallel()(tasks))
+
+
+def _knn_block(X, start, stop, n_neighbors, metric):
+    """Neighbours of rows ``start:stop`` among all rows of ``X``."""
     data = torch.from_numpy(X)
-    # rank euclidean neighbours by a.b - |b|^2 / 2, which orders like -|a-b|^2
-    offset = -0.5 * (data * data).sum(1) if metric == "euclidean" else None
-    indices = np.empty((n, n_neighbors), dtype=np.int64)
     with torch.no_grad():
-        for start in range(0, n, block):
-            stop = min(n, start + block)
-            S = data[start:stop] @ data.T
-            if offset is not None:
-                S += offset
-            S[torch.arange(stop - start), torch.arange(start, stop)] = -torch.inf
-            indices[start:stop] = S.topk(n_neighbors, dim=1).indices.numpy()
-    return indices
+        S = data[start:stop] @ data.T
+        if metric == "euclidean":
+            # rank by a.b - |b|^2 / 2, which orders like -|a-b|^2
+            S += -0.5 * (data * data).sum(1)
+        S[torch.arange(stop - start), torch.arange(start, stop)] = -torch.inf
+        return S.topk(n_neighbors, dim=1).indices.numpy().astype(np.int64)
 
 
 def _approximate_knn(X, n_neighbors, metric, random_state, n_jobs):
@@ -129,6 +144,19 @@ def knn_graph(
     indices = np.take_along_axis(indices, order, axis=1)
     sims = np.take_along_axis(sims, order, axis=1)
     return indices, sims
+
+
+def distinct_rows(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Rows of ``X`` that are not exact copies of another, and where each row went.
+
+    Returns ``keep`` (row index of each distinct row, in content order) and
+    ``inverse`` with ``X[keep][inverse] == X``. Rows are compared as bytes,
+    which is O(n log n) and takes a few seconds for a million rows.
+    """
+    X = np.ascontiguousarray(X)
+    as_bytes = X.view(np.dtype((np.void, X.dtype.itemsize * X.shape[1]))).ravel()
+    _, keep, inverse = np.unique(as_bytes, return_index=True, return_inverse=True)
+    return keep, inverse.ravel()
 
 
 def euclidean_scale(X: np.ndarray) -> float:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
+from joblib import Parallel, delayed
 
 from ._decode import decode
 from ._level import Level, first_level
@@ -248,29 +249,49 @@ def meta_train(
 
 
 def network_scorer(net, architecture: str, device: str = "cpu"):
-    """Scorer for :func:`decode` that runs ``net`` over a level in blocks."""
+    """Scorer for :func:`decode` that runs ``net`` over a level in blocks.
 
-    @torch.no_grad()
+    Each block of nodes is an independent joblib task carrying the network
+    and the block's inputs (no global state), so under a distributed joblib
+    backend the blocks run on the workers; by default they run here.
+    """
+
     def score(level: Level):
-        node_in = torch.from_numpy(node_inputs(level, architecture))
+        node_in = node_inputs(level, architecture)
         pair = level.pair_features()
-        indices = torch.from_numpy(level.indices)
-        sims = torch.from_numpy(level.similarities)
-        probs = np.empty(level.indices.shape, dtype=np.float32)
-        density = np.empty(level.n_nodes, dtype=np.float32)
-        for start in range(0, level.n_nodes, INFERENCE_NODES):
-            sl = slice(start, min(level.n_nodes, start + INFERENCE_NODES))
-            logits = net(
-                node_in[sl].to(device),
-                node_in[indices[sl]].to(device),
-                torch.from_numpy(pair[sl]).to(device),
+        tasks = (
+            delayed(_score_block)(
+                net,
+                node_in[sl],
+                node_in[level.indices[sl]],
+                pair[sl],
+                level.similarities[sl],
+                device,
             )
-            p = torch.sigmoid(logits)
-            probs[sl] = p.cpu().numpy()
-            density[sl] = link_density(sims[sl].to(device), p).cpu().numpy()
-        return probs, density
+            for sl in (
+                slice(start, min(level.n_nodes, start + INFERENCE_NODES))
+                for start in range(0, level.n_nodes, INFERENCE_NODES)
+            )
+        )
+        blocks = Parallel()(tasks)
+        return np.concatenate([p for p, _ in blocks]), np.concatenate(
+            [d for _, d in blocks]
+        )
 
     return score
+
+
+@torch.no_grad()
+def _score_block(net, node_in, neighbour_in, pair, similarities, device):
+    """Link probabilities and densities of one block of nodes."""
+    logits = net(
+        torch.from_numpy(node_in).to(device),
+        torch.from_numpy(neighbour_in).to(device),
+        torch.from_numpy(pair).to(device),
+    )
+    probs = torch.sigmoid(logits)
+    density = link_density(torch.from_numpy(similarities).to(device), probs)
+    return probs.cpu().numpy(), density.cpu().numpy()
 
 
 def cosine_scorer(level: Level):

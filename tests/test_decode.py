@@ -14,7 +14,7 @@ from sklearn_hilander._train import (
 )
 
 
-def test_parent_is_the_best_scoring_strictly_denser_neighbour():
+def test_parent_is_the_best_scoring_denser_neighbour_ties_by_index():
     indices = np.array([[1, 2, 3], [0, 2, 3], [0, 1, 3], [0, 1, 2]])
     scores = np.array(
         [[0.9, 0.8, 0.95], [0.9, 0.2, 0.1], [0.6, 0.7, 0.1], [0.99, 0.99, 0.99]]
@@ -22,10 +22,17 @@ def test_parent_is_the_best_scoring_strictly_denser_neighbour():
     density = np.array([0.1, 0.5, 0.5, 0.2])
     parents = select_parents(indices, scores, density, threshold=0.5)
     # node 0: neighbour 3 scores best and is denser
-    # node 1: nobody strictly denser (node 2 ties), so it is a peak
-    # node 2: tie with 1 again, others less dense: peak
+    # node 1: nobody denser (node 2 ties but comes later), so it is a peak
+    # node 2: ties with node 1, which comes first and so counts as denser
     # node 3: 1 and 2 are denser with equal scores; first in the list wins
-    np.testing.assert_array_equal(parents, [3, -1, -1, 1])
+    np.testing.assert_array_equal(parents, [3, -1, 1, 1])
+
+
+def test_all_equal_densities_still_give_a_forest():
+    indices = np.array([[1, 2], [2, 0], [0, 1]])
+    parents = select_parents(indices, np.ones((3, 2)), np.zeros(3), threshold=0.5)
+    # a strict order on (density, index): everyone joins node 0, no cycle
+    np.testing.assert_array_equal(parents, [-1, 0, 0])
 
 
 def test_threshold_is_strict_and_blocks_links():

@@ -1,0 +1,256 @@
+"""Time and peak memory against the number of points, side by side.
+
+For each size n (synthetic 128-d embeddings, about 20 points per class),
+every method runs in a fresh subprocess, so that its peak resident memory is
+its own, under a time limit:
+
+- ``knn``: the kNN graph alone (k = 10), the floor any graph method pays;
+- ``hilander``: ``HiLanderClustering().fit_predict`` with the bundled network
+  (inference only: graph, network, decoding);
+- ``train``: meta-training ``fit(X, y)`` with ``max_iter=5`` epochs and a
+  fixed threshold (the per-epoch cost is what grows with n);
+- ``finch``: FINCH (cosine);
+- ``hdbscan`` and ``dbscan``: scikit-learn's, as far as they finish.
+
+    python benchmarks/scaling.py                       # all sizes and methods
+    python benchmarks/scaling.py --sizes 10000 30000   # a subset
+
+Results are merged into docs/scaling_results.json (so sizes can be run in
+separate sessions), then docs/scaling_results.md and the log-log plots in
+docs/images/ are regenerated from it, with the fitted growth exponents.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
+sys.path.insert(0, ROOT)
+
+RESULTS = os.path.join(ROOT, "docs", "scaling_results.json")
+TABLE = os.path.join(ROOT, "docs", "scaling_results.md")
+IMAGES = os.path.join(ROOT, "docs", "images")
+SIZES = [10_000, 30_000, 100_000, 300_000, 1_000_000]
+METHODS = ["knn", "hilander", "train", "finch", "hdbscan", "dbscan"]
+LABELS = {
+    "knn": "kNN graph alone (k=10)",
+    "hilander": "HiLanderClustering inference",
+    "train": "HiLanderClustering meta-training (5 epochs)",
+    "finch": "FINCH",
+    "hdbscan": "HDBSCAN",
+    "dbscan": "DBSCAN",
+}
+N_FEATURES = 128
+
+
+def make_data(n: int):
+    from sklearn_hilander.datasets import make_embeddings
+
+    X, y = make_embeddings(max(2, n // 15), N_FEATURES, random_state=0)
+    keep = np.sort(np.random.RandomState(0).permutation(len(X))[:n])
+    return X[keep], y[keep]
+
+
+def run_method(method: str, X, y) -> None:
+    if method == "knn":
+        from sklearn_hilander._graph import knn_graph, normalize_rows
+
+        knn_graph(normalize_rows(X), 10, random_state=0, n_jobs=-1)
+    elif method == "hilander":
+        from sklearn_hilander import HiLanderClustering
+
+        HiLanderClustering(random_state=0, n_jobs=-1).fit_predict(X)
+    elif method == "train":
+        from sklearn_hilander import HiLanderClustering
+
+        HiLanderClustering(
+            max_iter=5, link_threshold=0.8, max_levels=1, random_state=0, n_jobs=-1
+        ).fit(X, y)
+    elif method == "finch":
+        from finch import FINCH
+
+        FINCH(X, distance="cosine", verbose=False)
+    elif method == "hdbscan":
+        from sklearn.cluster import HDBSCAN
+
+        HDBSCAN(copy=True).fit(X)
+    elif method == "dbscan":
+        from sklearn.cluster import DBSCAN
+
+        DBSCAN(eps=0.5, n_jobs=-1).fit(X)
+
+
+def worker(method: str, n: int) -> None:
+    X, y = make_data(n)
+    start = time.perf_counter()
+    run_method(method, X, y)
+    seconds = time.perf_counter() - start
+    peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print(json.dumps({"seconds": seconds, "peak_gib": peak_kb / 2**20}))
+
+
+def measure(method: str, n: int, timeout: float) -> dict:
+    env = dict(os.environ, PYTHONPATH=ROOT)
+    try:
+        done = subprocess.run(
+            [sys.executable, __file__, "--worker", method, str(n)],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            env=env,
+        )
+    except subprocess.TimeoutExpired:
+        return {"status": f"over {timeout:.0f} s"}
+    if done.returncode != 0:
+        return {"status": "failed: " + done.stderr.strip().splitlines()[-1][:120]}
+    return {"status": "ok", **json.loads(done.stdout.strip().splitlines()[-1])}
+
+
+def growth_exponent(sizes, values) -> float | None:
+    """Slope of log(value) against log(n), where at least 3 points exist."""
+    if len(sizes) < 3:
+        return None
+    return float(np.polyfit(np.log(sizes), np.log(values), 1)[0])
+
+
+def report(results: dict) -> str:
+    sizes = sorted({int(n) for per in results.values() for n in per})
+    lines = [
+        "# Scaling: time and peak memory against n",
+        "",
+        f"Synthetic {N_FEATURES}-d embeddings (about 20 points per class), 2 CPU "
+        "cores, each run in its own process (peak = its maximum resident "
+        "memory, input data included). Produced by `python benchmarks/scaling.py`.",
+        "",
+        "## Seconds",
+        "",
+        "| method | " + " | ".join(f"n={n:,}" for n in sizes) + " | growth exponent |",
+        "|---|" + "---|" * (len(sizes) + 1),
+    ]
+    memory = list(lines[-2:])
+    for method in METHODS:
+        per = results.get(method, {})
+        cells_t, cells_m, ok_n, ok_t, ok_m = [], [], [], [], []
+        for n in sizes:
+            entry = per.get(str(n))
+            if entry is None:
+                cells_t.append("")
+                cells_m.append("")
+            elif entry["status"] != "ok":
+                cells_t.append(entry["status"])
+                cells_m.append("")
+            else:
+                cells_t.append(f"{entry['seconds']:.1f}")
+                cells_m.append(f"{entry['peak_gib']:.2f}")
+                ok_n.append(n)
+                ok_t.append(entry["seconds"])
+                ok_m.append(entry["peak_gib"])
+        exp_t, exp_m = growth_exponent(ok_n, ok_t), growth_exponent(ok_n, ok_m)
+        fmt = "{:.2f}".format
+        lines.append(
+            f"| {LABELS[method]} | "
+            + " | ".join(cells_t)
+            + f" | {fmt(exp_t) if exp_t else ''} |"
+        )
+        memory.append(
+            f"| {LABELS[method]} | "
+            + " | ".join(cells_m)
+            + f" | {fmt(exp_m) if exp_m else ''} |"
+        )
+    ratio = ["", "## Inference time over kNN-graph time", ""]
+    ratio.append("| n | " + " | ".join(f"{n:,}" for n in sizes) + " |")
+    ratio.append("|---|" + "---|" * len(sizes))
+    cells = []
+    for n in sizes:
+        a = results.get("hilander", {}).get(str(n), {})
+        b = results.get("knn", {}).get(str(n), {})
+        ok = a.get("status") == "ok" and b.get("status") == "ok"
+        cells.append(f"{a['seconds'] / b['seconds']:.2f}x" if ok else "")
+    ratio.append("| HiLanderClustering / kNN graph | " + " | ".join(cells) + " |")
+    lines += ["", "## Peak memory (GiB)", ""] + memory + ratio
+    lines += [
+        "",
+        "Growth exponents are least-squares slopes of log(value) on log(n) over "
+        "the sizes that finished (at least 3). Plots: "
+        "[time](images/scaling_time.png), [memory](images/scaling_memory.png).",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def plot(results: dict) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    os.makedirs(IMAGES, exist_ok=True)
+    for key, ylabel, name in [
+        ("seconds", "seconds", "scaling_time.png"),
+        ("peak_gib", "peak memory (GiB)", "scaling_memory.png"),
+    ]:
+        fig, ax = plt.subplots(figsize=(6, 4.2))
+        for method in METHODS:
+            points = sorted(
+                (int(n), e[key])
+                for n, e in results.get(method, {}).items()
+                if e["status"] == "ok"
+            )
+            if points:
+                ax.loglog(*zip(*points), marker="o", label=LABELS[method])
+        ax.set_xlabel("points (n)")
+        ax.set_ylabel(ylabel)
+        ax.grid(True, which="both", alpha=0.3)
+        ax.legend(fontsize=7)
+        fig.tight_layout()
+        fig.savefig(os.path.join(IMAGES, name), dpi=110)
+        plt.close(fig)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="*", default=SIZES)
+    parser.add_argument("--methods", nargs="*", default=METHODS, choices=METHODS)
+    parser.add_argument("--timeout", type=float, default=900)
+    parser.add_argument("--worker", nargs=2, metavar=("METHOD", "N"))
+    args = parser.parse_args()
+    if args.worker:
+        worker(args.worker[0], int(args.worker[1]))
+        return
+    results = {}
+    if os.path.exists(RESULTS):
+        with open(RESULTS) as handle:
+            results = json.load(handle)
+    for n in args.sizes:
+        for method in args.methods:
+            # a method that ran out of time at a smaller n will again
+            smaller = [
+                e
+                for m, e in results.get(method, {}).items()
+                if int(m) < n and e["status"] != "ok"
+            ]
+            entry = (
+                {"status": "skipped (slower size timed out)"}
+                if smaller
+                else measure(method, n, args.timeout)
+            )
+            results.setdefault(method, {})[str(n)] = entry
+            print(f"{method:>9} n={n:>9,}: {entry}", flush=True)
+            with open(RESULTS, "w") as handle:
+                json.dump(results, handle, indent=1, sort_keys=True)
+    text = report(results)
+    print(text)
+    with open(TABLE, "w") as handle:
+        handle.write(text)
+    plot(results)
+
+
+if __name__ == "__main__":
+    main()
