@@ -20,6 +20,7 @@ from sklearn.model_selection import GridSearchCV, GroupKFold
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
+from benchmarks._report import publish  # noqa: E402
 from sklearn_hilander import HiLanderClustering  # noqa: E402
 from sklearn_hilander.datasets import load_omniglot_features  # noqa: E402
 
@@ -70,10 +71,7 @@ def main():
         f"`{plain.best_params_}`, mean BCubed F on held-out folds "
         f"{plain.best_score_:.3f}.",
     ]
-    text = "\n".join(lines) + "\n"
-    print(text)
-    with open(OUTPUT, "w") as handle:
-        handle.write(text)
+    publish(lines, OUTPUT)
 
 
 if __name__ == "__main__":

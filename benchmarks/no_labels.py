@@ -20,6 +20,7 @@ from sklearn.cluster import DBSCAN, HDBSCAN
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
+from benchmarks._report import publish  # noqa: E402
 from benchmarks.baselines import (  # noqa: E402
     TunedDBSCAN,
     TunedHDBSCAN,
@@ -90,10 +91,7 @@ def main():
             for fb, fp in scores
         ]
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
-    text = "\n".join(lines) + "\n"
-    print(text)
-    with open(OUTPUT, "w") as handle:
-        handle.write(text)
+    publish(lines, OUTPUT)
 
 
 if __name__ == "__main__":

@@ -35,6 +35,8 @@ import numpy as np
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
 sys.path.insert(0, ROOT)
 
+from benchmarks._report import publish  # noqa: E402
+
 RESULTS = os.path.join(ROOT, "docs", "scaling_results.json")
 TABLE = os.path.join(ROOT, "docs", "scaling_results.md")
 IMAGES = os.path.join(ROOT, "docs", "images")
@@ -121,7 +123,7 @@ def growth_exponent(sizes, values) -> float | None:
     return float(np.polyfit(np.log(sizes), np.log(values), 1)[0])
 
 
-def report(results: dict) -> str:
+def report(results: dict) -> list[str]:
     sizes = sorted({int(n) for per in results.values() for n in per})
     lines = [
         "# Scaling: time and peak memory against n",
@@ -182,7 +184,7 @@ def report(results: dict) -> str:
         "the sizes that finished (at least 3). Plots: "
         "[time](images/scaling_time.png), [memory](images/scaling_memory.png).",
     ]
-    return "\n".join(lines) + "\n"
+    return lines
 
 
 def plot(results: dict) -> None:
@@ -245,10 +247,7 @@ def main() -> None:
             print(f"{method:>9} n={n:>9,}: {entry}", flush=True)
             with open(RESULTS, "w") as handle:
                 json.dump(results, handle, indent=1, sort_keys=True)
-    text = report(results)
-    print(text)
-    with open(TABLE, "w") as handle:
-        handle.write(text)
+    publish(report(results), TABLE)
     plot(results)
 
 
