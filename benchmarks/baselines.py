@@ -19,7 +19,7 @@ from sklearn_hilander._train import cosine_scorer
 from sklearn_hilander.metrics import bcubed_f_score
 
 
-def _singletons_for_noise(labels: np.ndarray) -> np.ndarray:
+def singletons_for_noise(labels: np.ndarray) -> np.ndarray:
     """Noise (-1) points become clusters of their own, so F-scores are fair."""
     labels = labels.copy()
     noise = labels < 0
@@ -64,7 +64,7 @@ class TunedDBSCAN(Tuned):
 
     def run(self, X, eps, min_samples):
         labels = DBSCAN(eps=eps, min_samples=min_samples, metric="cosine").fit(X)
-        return _singletons_for_noise(labels.labels_)
+        return singletons_for_noise(labels.labels_)
 
 
 class TunedHDBSCAN(Tuned):
@@ -77,7 +77,7 @@ class TunedHDBSCAN(Tuned):
     ]
 
     def run(self, X, **params):
-        return _singletons_for_noise(HDBSCAN(copy=True, **params).fit(X).labels_)
+        return singletons_for_noise(HDBSCAN(copy=True, **params).fit(X).labels_)
 
 
 class TunedFINCH(Tuned):

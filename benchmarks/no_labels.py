@@ -24,7 +24,7 @@ from benchmarks._report import publish  # noqa: E402
 from benchmarks.baselines import (  # noqa: E402
     TunedDBSCAN,
     TunedHDBSCAN,
-    _singletons_for_noise,
+    singletons_for_noise,
 )
 from sklearn_hilander import HiLanderClustering  # noqa: E402
 from sklearn_hilander.datasets import (  # noqa: E402
@@ -56,8 +56,8 @@ def data_sets():
 
 def cluster_all(X, X_tune, y_tune):
     yield HiLanderClustering().fit_predict(X)
-    yield _singletons_for_noise(DBSCAN().fit_predict(X))
-    yield _singletons_for_noise(HDBSCAN(copy=True).fit_predict(X))
+    yield singletons_for_noise(DBSCAN().fit_predict(X))
+    yield singletons_for_noise(HDBSCAN(copy=True).fit_predict(X))
     yield TunedDBSCAN().tune(X_tune, y_tune).cluster(X)
     yield TunedHDBSCAN().tune(X_tune, y_tune).cluster(X)
 

@@ -466,13 +466,15 @@ class HiLanderClustering(ClusterMixin, BaseEstimator):
             threshold = float(self.link_threshold)
         Xp = prepare_features(X, self.metric, self.scale_)
         keep, inverse = distinct_rows(Xp)
+        # without copies, skip the n x d gather
+        distinct = Xp if keep.size == Xp.shape[0] else Xp[keep]
         if keep.size < 2:
             n = X.shape[0]
             return Hierarchy(np.zeros(n, np.int64), keep, np.zeros(n, np.float32))
         progress = _progress_bar(self.verbose, self.max_levels, "levels", "level")
         with torch.inference_mode(), progress as bar:
             hierarchy = decode(
-                Xp[keep],
+                distinct,
                 self._scorer(),
                 threshold=threshold,
                 n_neighbors=self.n_neighbors,

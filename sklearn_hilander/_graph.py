@@ -41,21 +41,23 @@ def _exact_knn(X: np.ndarray, n_neighbors: int, metric: str) -> np.ndarray:
     """
     n = X.shape[0]
     block = max(1, min(n, _BLOCK_BYTES // (4 * max(n, 1))))
+    # rank euclidean neighbours by a.b - |b|^2 / 2, which orders like -|a-b|^2
+    offset = -0.5 * np.einsum("ij,ij->i", X, X) if metric == "euclidean" else None
     tasks = (
-        delayed(_knn_block)(X, start, min(n, start + block), n_neighbors, metric)
+        delayed(_knn_block)(X, offset, start, min(n, start + block), n_neighbors)
         for start in range(0, n, block)
     )
     return np.concatenate(Parallel()(tasks))
 
 
-def _knn_block(X, start, stop, n_neighbors, metric):
-    """Neighbours of rows ``start:stop`` among all rows of ``X``."""
+def _knn_block(X, offset, start, stop, n_neighbors):
+    """Neighbours of rows ``start:stop`` among all rows of ``X``; ``offset``
+    (one value per row, or None) is added to every similarity."""
     data = torch.from_numpy(X)
     with torch.no_grad():
         S = data[start:stop] @ data.T
-        if metric == "euclidean":
-            # rank by a.b - |b|^2 / 2, which orders like -|a-b|^2
-            S += -0.5 * (data * data).sum(1)
+        if offset is not None:
+            S += torch.from_numpy(offset)
         S[torch.arange(stop - start), torch.arange(start, stop)] = -torch.inf
         return S.topk(n_neighbors, dim=1).indices.numpy().astype(np.int64)
 
@@ -149,14 +151,18 @@ def knn_graph(
 def distinct_rows(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Rows of ``X`` that are not exact copies of another, and where each row went.
 
-    Returns ``keep`` (row index of each distinct row, in content order) and
-    ``inverse`` with ``X[keep][inverse] == X``. Rows are compared as bytes,
-    which is O(n log n) and takes a few seconds for a million rows.
+    Returns ``keep`` (first row of each distinct content, increasing) and
+    ``inverse`` with ``X[keep][inverse] == X``; without copies ``keep`` is
+    ``arange(n)``. Rows are compared as bytes, which is O(n log n) and takes
+    a few seconds for a million rows.
     """
     X = np.ascontiguousarray(X)
     as_bytes = X.view(np.dtype((np.void, X.dtype.itemsize * X.shape[1]))).ravel()
     _, keep, inverse = np.unique(as_bytes, return_index=True, return_inverse=True)
-    return keep, inverse.ravel()
+    order = np.argsort(keep)
+    position = np.empty_like(order)
+    position[order] = np.arange(order.size)
+    return keep[order], position[inverse.ravel()]
 
 
 def euclidean_scale(X: np.ndarray) -> float:

@@ -212,18 +212,17 @@ def meta_train(
     neighbor_schedule: tuple,
     n_levels: int,
     architecture: str,
-    hidden: int,
-    max_epochs: int,
-    learning_rate: float,
-    weight_decay: float,
     seed: int,
-    device: str = "cpu",
     on_epoch=None,
+    **training,
 ):
     """Ground-truth hierarchies of labelled prepared features, then training.
 
-    A pure function of its arguments (``on_epoch`` only reports), so that
-    ``joblib.Memory`` can cache it: grid points that change only
+    ``training`` holds the keyword arguments of :func:`train_network`
+    (``hidden``, ``max_epochs``, ``learning_rate``, ``weight_decay``,
+    ``device``). A pure function of its arguments (``on_epoch`` only
+    reports, and stays a named argument so that the cache can ignore it), so
+    that ``joblib.Memory`` can cache it: grid points that change only
     inference-time parameters reuse the trained weights.
     """
     graphs = ground_truth_hierarchy(
@@ -236,15 +235,7 @@ def meta_train(
         architecture=architecture,
     )
     return train_network(
-        graphs,
-        architecture=architecture,
-        hidden=hidden,
-        max_epochs=max_epochs,
-        learning_rate=learning_rate,
-        weight_decay=weight_decay,
-        seed=seed,
-        device=device,
-        on_epoch=on_epoch,
+        graphs, architecture=architecture, seed=seed, on_epoch=on_epoch, **training
     )
 
 

@@ -7,16 +7,14 @@ from sklearn.cluster import DBSCAN, HDBSCAN
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
+from benchmarks.baselines import singletons_for_noise
 from sklearn_hilander import HiLanderClustering
 from sklearn_hilander.datasets import make_embeddings
 from sklearn_hilander.metrics import bcubed_f_score
 
 
 def _bcubed_with_noise(y, labels):
-    labels = labels.copy()
-    noise = labels < 0
-    labels[noise] = labels.max() + 1 + np.arange(noise.sum())
-    return bcubed_f_score(y, labels)
+    return bcubed_f_score(y, singletons_for_noise(labels))
 
 
 def test_fresh_estimator_clusters_without_labels_in_a_pipeline():
