@@ -17,6 +17,7 @@ import numpy as np
 from scipy import sparse
 from scipy.sparse.csgraph import connected_components
 
+from ._graph import PAIR_BLOCK
 from ._level import Level, first_level, next_level
 
 # Similarity above which two nodes count as copies of one point (an angle of
@@ -96,15 +97,21 @@ def decode(
     n_jobs=None,
     level0: Level | None = None,
     on_level: Callable[[int, int], None] | None = None,
+    verbose: bool = False,
 ) -> Hierarchy:
     """Cluster prepared features ``X`` level by level with ``scorer``.
 
     ``level0`` may pass a prebuilt first level (it only depends on ``X``) so
-    that threshold searches do not repeat the kNN search.
+    that threshold searches do not repeat the kNN search. ``verbose`` shows
+    the progress of each level's kNN search.
     """
     n = X.shape[0]
     graph_kw = dict(
-        n_neighbors=n_neighbors, metric=metric, random_state=random_state, n_jobs=n_jobs
+        n_neighbors=n_neighbors,
+        metric=metric,
+        random_state=random_state,
+        n_jobs=n_jobs,
+        verbose=verbose,
     )
     labels = np.arange(n)
     peaks = np.arange(n)
@@ -149,7 +156,13 @@ def canonical_labels(labels: np.ndarray, X: np.ndarray) -> np.ndarray:
     if labels.size == 0:
         return labels.astype(np.int64)
     direction = np.random.RandomState(0).standard_normal(X.shape[1])
-    key = np.asarray(X, dtype=np.float64) @ direction
+    # float64 projection, a block of rows at a time (no float64 copy of X)
+    key = np.concatenate(
+        [
+            np.asarray(X[start : start + PAIR_BLOCK], dtype=np.float64) @ direction
+            for start in range(0, X.shape[0], PAIR_BLOCK)
+        ]
+    )
     _, labels = np.unique(labels, return_inverse=True)
     cluster_key = np.full(labels.max() + 1, np.inf)
     np.minimum.at(cluster_key, labels, key)

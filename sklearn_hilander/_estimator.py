@@ -125,7 +125,9 @@ class HiLanderClustering(ClusterMixin, BaseEstimator):
         same labels on every CPU run.
     verbose : int, default=0
         When > 0, show tqdm progress bars for the training epochs (with the
-        current losses) and the hierarchy levels (with the clusters left).
+        current losses), the hierarchy levels (with the clusters left) and
+        each kNN search (a bar over blocks of the exact search, or
+        pynndescent's log lines above 30,000 points).
         The losses stay in ``history_`` either way.
 
     Attributes
@@ -300,7 +302,9 @@ class HiLanderClustering(ClusterMixin, BaseEstimator):
         self.scale_ = euclidean_scale(X) if self.metric == "euclidean" else 1.0
         Xp = prepare_features(X, self.metric, self.scale_)
         seed = int(rng.randint(np.iinfo(np.int32).max))
-        train = check_memory(self.memory).cache(meta_train, ignore=["on_epoch"])
+        train = check_memory(self.memory).cache(
+            meta_train, ignore=["on_epoch", "verbose"]
+        )
         with _progress_bar(self.verbose, self.max_iter, "training", "epoch") as bar:
             self.network_config_, self.network_state_, self.history_ = train(
                 Xp,
@@ -316,6 +320,7 @@ class HiLanderClustering(ClusterMixin, BaseEstimator):
                 seed=seed,
                 device=self.device_,
                 on_epoch=partial(_report_epoch, bar),
+                verbose=bool(self.verbose),
             )
         self.n_iter_ = len(self.history_)
         self.n_train_classes_ = int(np.unique(y).size)
@@ -484,6 +489,7 @@ class HiLanderClustering(ClusterMixin, BaseEstimator):
                 random_state=self.random_state,
                 n_jobs=self.n_jobs,
                 on_level=partial(_report_level, bar),
+                verbose=bool(self.verbose),
             )
         hierarchy.labels = hierarchy.labels[inverse]
         hierarchy.peaks = keep[hierarchy.peaks]

@@ -12,12 +12,20 @@ import numpy as np
 import torch
 from joblib import Parallel, delayed
 from sklearn.utils import check_random_state
+from tqdm.auto import tqdm
 
 # Exact search costs O(n^2 d) but is deterministic and fast in BLAS up to a few
 # tens of thousands of rows; beyond that pynndescent wins.
 EXACT_SEARCH_MAX_SAMPLES = 30_000
+# Random-projection trees seeding pynndescent. Its default (12 at most) found
+# 63% of the true 10 neighbours on 1M synthetic 128-d points; 32 trees found
+# 89% for 15% more time and no measurable extra memory.
+APPROXIMATE_SEARCH_TREES = 32
 # Rows per block of the exact search: a block holds block x n similarities.
 _BLOCK_BYTES = 64 * 2**20
+# Pairs (or nodes' neighbour lists) gathered at once wherever per-pair feature
+# rows are needed: bounds the temporary (block, n_features) copies.
+PAIR_BLOCK = 8192
 
 
 def normalize_rows(X: np.ndarray) -> np.ndarray:
@@ -33,7 +41,7 @@ def normalize_rows(X: np.ndarray) -> np.ndarray:
     return X / np.where(norms > 0, norms, np.float32(1))
 
 
-def _exact_knn(X: np.ndarray, n_neighbors: int, metric: str) -> np.ndarray:
+def _exact_knn(X: np.ndarray, n_neighbors: int, metric: str, verbose) -> np.ndarray:
     """Blocked brute-force search; memory stays at one block of similarities.
 
     Blocks are independent joblib tasks: sequential by default, spread over
@@ -43,9 +51,12 @@ def _exact_knn(X: np.ndarray, n_neighbors: int, metric: str) -> np.ndarray:
     block = max(1, min(n, _BLOCK_BYTES // (4 * max(n, 1))))
     # rank euclidean neighbours by a.b - |b|^2 / 2, which orders like -|a-b|^2
     offset = -0.5 * np.einsum("ij,ij->i", X, X) if metric == "euclidean" else None
+    starts = range(0, n, block)
     tasks = (
         delayed(_knn_block)(X, offset, start, min(n, start + block), n_neighbors)
-        for start in range(0, n, block)
+        for start in tqdm(
+            starts, desc="kNN search", unit="block", disable=not verbose, leave=False
+        )
     )
     return np.concatenate(Parallel()(tasks))
 
@@ -62,7 +73,7 @@ def _knn_block(X, offset, start, stop, n_neighbors):
         return S.topk(n_neighbors, dim=1).indices.numpy().astype(np.int64)
 
 
-def _approximate_knn(X, n_neighbors, metric, random_state, n_jobs):
+def _approximate_knn(X, n_neighbors, metric, random_state, n_jobs, verbose):
     from pynndescent import NNDescent
 
     seed = check_random_state(random_state).randint(np.iinfo(np.int32).max)
@@ -72,7 +83,9 @@ def _approximate_knn(X, n_neighbors, metric, random_state, n_jobs):
         metric="dot" if metric == "cosine" else "euclidean",
         random_state=seed,
         n_jobs=n_jobs if n_jobs is not None else 1,
+        n_trees=APPROXIMATE_SEARCH_TREES,
         compressed=True,
+        verbose=bool(verbose),
     )
     candidates, _ = index.neighbor_graph
     n = X.shape[0]
@@ -87,18 +100,32 @@ def _approximate_knn(X, n_neighbors, metric, random_state, n_jobs):
 
 
 def pair_similarity(
-    X: np.ndarray, rows: np.ndarray, cols: np.ndarray, metric: str = "cosine"
+    X: np.ndarray,
+    rows: np.ndarray,
+    cols: np.ndarray,
+    metric: str = "cosine",
+    Y: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Similarity of row pairs of prepared features (see :func:`prepare_features`).
+    """Similarity of ``X[rows]`` and ``Y[cols]`` pair by pair (``Y`` defaults to ``X``).
 
-    The cosine for ``metric="cosine"``; ``1 - ||a - b||^2 / 2`` for
-    ``metric="euclidean"``, which equals the cosine on unit vectors.
+    The cosine for ``metric="cosine"`` on prepared features (see
+    :func:`prepare_features`); ``1 - ||a - b||^2 / 2`` for
+    ``metric="euclidean"``, which equals the cosine on unit vectors. Pairs are
+    gathered in blocks, so memory does not grow with the number of pairs
+    beyond the result itself.
     """
-    a, b = X[rows], X[cols]
-    if metric == "cosine":
-        return np.einsum("ij,ij->i", a, b).astype(np.float32)
-    diff = a - b
-    return (1.0 - 0.5 * np.einsum("ij,ij->i", diff, diff)).astype(np.float32)
+    Y = X if Y is None else Y
+    rows, cols = np.asarray(rows), np.asarray(cols)
+    out = np.empty(rows.shape[0], dtype=np.float32)
+    for start in range(0, rows.shape[0], PAIR_BLOCK):
+        sl = slice(start, start + PAIR_BLOCK)
+        a, b = X[rows[sl]], Y[cols[sl]]
+        if metric == "cosine":
+            out[sl] = np.einsum("ij,ij->i", a, b)
+        else:
+            diff = a - b
+            out[sl] = 1.0 - 0.5 * np.einsum("ij,ij->i", diff, diff)
+    return out
 
 
 def knn_graph(
@@ -108,6 +135,7 @@ def knn_graph(
     metric: str = "cosine",
     random_state=None,
     n_jobs: int | None = None,
+    verbose: bool = False,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Build the kNN graph of prepared features.
 
@@ -123,6 +151,9 @@ def knn_graph(
         Seeds pynndescent on inputs above ``EXACT_SEARCH_MAX_SAMPLES`` rows.
     n_jobs : int or None
         Threads for pynndescent.
+    verbose : bool
+        Show the search's progress (a bar over the exact search's blocks, or
+        pynndescent's own log lines).
 
     Returns
     -------
@@ -136,9 +167,9 @@ def knn_graph(
     if k < 1:
         return np.empty((n, 0), np.int64), np.empty((n, 0), np.float32)
     if n <= EXACT_SEARCH_MAX_SAMPLES:
-        indices = _exact_knn(X, k, metric)
+        indices = _exact_knn(X, k, metric, verbose)
     else:
-        indices = _approximate_knn(X, k, metric, random_state, n_jobs)
+        indices = _approximate_knn(X, k, metric, random_state, n_jobs, verbose)
     rows = np.repeat(np.arange(n), k)
     sims = pair_similarity(X, rows, indices.ravel(), metric).reshape(n, k)
     # exact re-scoring may reorder approximate candidates; keep rows sorted
@@ -166,10 +197,15 @@ def distinct_rows(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def euclidean_scale(X: np.ndarray) -> float:
-    """Root mean squared distance of the rows to their mean (at least 1e-12)."""
-    X = np.asarray(X, dtype=np.float64)
-    spread = np.sqrt(np.mean(np.sum((X - X.mean(axis=0)) ** 2, axis=1)))
-    return float(max(spread, 1e-12))
+    """Root mean squared distance of the rows to their mean (at least 1e-12).
+
+    Accumulated in float64 a block of rows at a time."""
+    mean = X.mean(axis=0, dtype=np.float64)
+    total = 0.0
+    for start in range(0, X.shape[0], PAIR_BLOCK):
+        block = np.asarray(X[start : start + PAIR_BLOCK], dtype=np.float64)
+        total += float(np.sum((block - mean) ** 2))
+    return float(max(np.sqrt(total / max(X.shape[0], 1)), 1e-12))
 
 
 def prepare_features(X: np.ndarray, metric: str, scale: float = 1.0) -> np.ndarray:

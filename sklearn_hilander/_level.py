@@ -17,19 +17,16 @@ variant used in the ablation study.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 
 import numpy as np
 from scipy import sparse
 
-from ._graph import knn_graph, pair_similarity, prepare_features
+from ._graph import PAIR_BLOCK, knn_graph, pair_similarity, prepare_features
 
 N_PAIR_FEATURES = 9
 N_NODE_DESCRIPTORS = 9
-# Edges handled per block when computing pair features: bounds the
-# (edges, k + 1, k + 1) comparison tensor used for shared neighbours.
-_EDGE_BLOCK = 65_536
 
 
 @dataclass
@@ -81,8 +78,16 @@ class Level:
         )
 
     def _aggregate(self, values: np.ndarray) -> np.ndarray:
-        """Affinity-weighted mean of ``values`` over each node's neighbours."""
-        return np.einsum("ik,ik...->i...", self.affinity, values[self.indices])
+        """Affinity-weighted mean of ``values`` over each node's neighbours,
+        gathered in blocks of nodes (never an (m, k, d) array)."""
+        out = np.empty((self.n_nodes, *values.shape[1:]), dtype=np.float32)
+        step = max(1, PAIR_BLOCK // max(1, self.n_neighbors))
+        for start in range(0, self.n_nodes, step):
+            sl = slice(start, start + step)
+            out[sl] = np.einsum(
+                "ik,ik...->i...", self.affinity[sl], values[self.indices[sl]]
+            )
+        return out
 
     def node_descriptors(self) -> np.ndarray:
         """Class-blind node inputs, concatenated with their neighbourhood mean."""
@@ -103,12 +108,16 @@ class Level:
                 in_degree / k,
             ]
         ).astype(np.float32)
-        return np.concatenate([own, self._aggregate(own)], axis=1).astype(np.float32)
+        return np.concatenate([own, self._aggregate(own)], axis=1).astype(
+            np.float32, copy=False
+        )
 
     def coordinate_inputs(self) -> np.ndarray:
         """Paper-faithful node input: own and cluster feature, and their means."""
         own = np.concatenate([self.identity, self.cluster_mean], axis=1)
-        return np.concatenate([own, self._aggregate(own)], axis=1).astype(np.float32)
+        return np.concatenate([own, self._aggregate(own)], axis=1).astype(
+            np.float32, copy=False
+        )
 
     def pair_features(self) -> np.ndarray:
         """Class-blind features of every edge, shape (m, k, N_PAIR_FEATURES)."""
@@ -124,8 +133,9 @@ class Level:
         centre = np.repeat(np.arange(m), k)
         nbr = self.indices.ravel()
         out = np.empty((m * k, N_PAIR_FEATURES), dtype=np.float32)
-        for start in range(0, m * k, _EDGE_BLOCK):
-            sl = slice(start, min(m * k, start + _EDGE_BLOCK))
+        # edge blocks bound the (edges, k + 1, k + 1) shared-neighbour test
+        for start in range(0, m * k, PAIR_BLOCK):
+            sl = slice(start, min(m * k, start + PAIR_BLOCK))
             i, j = centre[sl], nbr[sl]
             s = sims.ravel()[sl]
             shared = (with_self[i][:, :, None] == with_self[j][:, None, :]).sum((1, 2))
@@ -155,8 +165,7 @@ def _as_points(V: np.ndarray, metric: str) -> np.ndarray:
 def pair_similarity_to(A: np.ndarray, B: np.ndarray, metric: str) -> np.ndarray:
     """Row-wise similarity between matching rows of ``A`` and ``B``."""
     rows = np.arange(A.shape[0])
-    both = np.concatenate([A, _as_points(B, metric)])
-    return pair_similarity(both, rows, rows + A.shape[0], metric)
+    return pair_similarity(A, rows, rows, metric, Y=_as_points(B, metric))
 
 
 def build_level(
@@ -170,10 +179,16 @@ def build_level(
     metric: str,
     random_state=None,
     n_jobs=None,
+    verbose=False,
 ) -> Level:
     """Search the kNN graph of ``identity`` features and wrap it in a Level."""
     indices, sims = knn_graph(
-        identity, n_neighbors, metric=metric, random_state=random_state, n_jobs=n_jobs
+        identity,
+        n_neighbors,
+        metric=metric,
+        random_state=random_state,
+        n_jobs=n_jobs,
+        verbose=verbose,
     )
     return Level(
         identity=identity,
@@ -184,6 +199,16 @@ def build_level(
         similarities=sims,
         metric=metric,
         peak_rows=peak_rows,
+    )
+
+
+def with_fewer_neighbors(level: Level, k: int) -> Level:
+    """The same level with each node's ``k`` nearest neighbours only."""
+    k = min(k, level.n_neighbors)
+    return replace(
+        level,
+        indices=np.ascontiguousarray(level.indices[:, :k]),
+        similarities=np.ascontiguousarray(level.similarities[:, :k]),
     )
 
 
@@ -206,8 +231,6 @@ def next_level(X: np.ndarray, labels: np.ndarray, peaks: np.ndarray, **kwargs) -
         (np.ones(n, dtype=np.float32), (labels, np.arange(n))), shape=(n_clusters, n)
     )
     means = np.asarray(membership @ X / size[:, None], dtype=np.float32)
-    member_sim = pair_similarity(
-        np.concatenate([X, means]), np.arange(n), n + labels, kwargs["metric"]
-    )
+    member_sim = pair_similarity(X, np.arange(n), labels, kwargs["metric"], Y=means)
     cohesion = np.bincount(labels, weights=member_sim, minlength=n_clusters) / size
     return build_level(X[peaks], means, size, cohesion, peaks, **kwargs)

@@ -13,9 +13,10 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 from joblib import Parallel, delayed
+from sklearn.utils import check_random_state
 
 from ._decode import decode
-from ._level import Level, first_level
+from ._level import Level, first_level, with_fewer_neighbors
 from ._model import build_network, export_state, link_density, network_config
 from .metrics import bcubed_f_score
 
@@ -29,6 +30,10 @@ FINE_LOGIT_STEP = 0.1
 # is bounded by this times k, whatever the size of the graph.
 BATCH_NODES = 1024
 INFERENCE_NODES = 8192
+# The threshold search decodes the labelled set a few dozen times; above this
+# many points it runs on randomly drawn whole classes, which keeps each class's
+# neighbourhoods intact and the search's cost independent of n.
+CALIBRATION_MAX_SAMPLES = 30_000
 
 
 def ground_truth_density(level: Level, node_labels: np.ndarray) -> np.ndarray:
@@ -79,12 +84,31 @@ def _training_graph(level, node_labels, architecture) -> TrainingGraph:
 
 
 def ground_truth_hierarchy(
-    X, y, *, neighbor_schedule, n_levels, metric, random_state, architecture
+    X,
+    y,
+    *,
+    neighbor_schedule,
+    n_levels,
+    metric,
+    random_state,
+    architecture,
+    verbose=False,
 ) -> list[TrainingGraph]:
-    """Level graphs built from labels, for every ``k`` in the schedule."""
+    """Level graphs built from labels, for every ``k`` in the schedule.
+
+    One kNN search at the largest ``k`` serves every ``k``: the graph of a
+    smaller ``k`` is the first columns of the sorted neighbour lists.
+    """
     graphs = []
+    widest = first_level(
+        X,
+        n_neighbors=max(neighbor_schedule),
+        metric=metric,
+        random_state=random_state,
+        verbose=verbose,
+    )
     for k in neighbor_schedule:
-        level0 = first_level(X, n_neighbors=k, metric=metric, random_state=random_state)
+        level0 = with_fewer_neighbors(widest, k)
         captured = []
 
         def gt_scorer(level, captured=captured):
@@ -214,14 +238,16 @@ def meta_train(
     architecture: str,
     seed: int,
     on_epoch=None,
+    verbose: bool = False,
     **training,
 ):
     """Ground-truth hierarchies of labelled prepared features, then training.
 
     ``training`` holds the keyword arguments of :func:`train_network`
     (``hidden``, ``max_epochs``, ``learning_rate``, ``weight_decay``,
-    ``device``). A pure function of its arguments (``on_epoch`` only
-    reports, and stays a named argument so that the cache can ignore it), so
+    ``device``). A pure function of its arguments (``on_epoch`` and
+    ``verbose`` only report, and stay named arguments so that the cache can
+    ignore them), so
     that ``joblib.Memory`` can cache it: grid points that change only
     inference-time parameters reuse the trained weights.
     """
@@ -233,6 +259,7 @@ def meta_train(
         metric=metric,
         random_state=seed,
         architecture=architecture,
+        verbose=verbose,
     )
     return train_network(
         graphs, architecture=architecture, seed=seed, on_epoch=on_epoch, **training
@@ -294,13 +321,31 @@ def _sigmoid(logit: float) -> float:
     return float(np.round(1 / (1 + np.exp(-logit)), 4))
 
 
+def whole_class_subset(y: np.ndarray, max_samples: int, random_state) -> np.ndarray:
+    """Rows of randomly drawn whole classes, at most ``max_samples`` of them
+    (but at least one class); all rows when there are no more than that."""
+    if y.shape[0] <= max_samples:
+        return np.arange(y.shape[0])
+    classes, counts = np.unique(y, return_counts=True)
+    order = check_random_state(random_state).permutation(classes.size)
+    fits = np.cumsum(counts[order]) <= max_samples
+    fits[0] = True
+    return np.flatnonzero(np.isin(y, classes[order[fits]]))
+
+
 def calibrate_threshold(datasets, scorer, *, n_neighbors, metric, **decode_kw):
     """The link threshold with the best mean BCubed F over labelled sets.
 
-    ``datasets`` is a list of ``(prepared features, classes)``; each set's
-    first level is built once and shared by every threshold tried. Returns
-    the threshold and each set's BCubed F at it.
+    ``datasets`` is a list of ``(prepared features, classes)``; a set larger
+    than ``CALIBRATION_MAX_SAMPLES`` is cut to whole classes drawn at random.
+    Each set's first level is built once and shared by every threshold
+    tried. Returns the threshold and each set's BCubed F at it.
     """
+    subsets = [
+        whole_class_subset(y, CALIBRATION_MAX_SAMPLES, decode_kw.get("random_state"))
+        for _, y in datasets
+    ]
+    datasets = [(X[rows], y[rows]) for (X, y), rows in zip(datasets, subsets)]
     level0s = [
         first_level(
             X,

@@ -44,10 +44,10 @@ def make_embeddings(
         Standard deviation of the log class size: larger gives a longer tail.
     family_size : float, default=4.0
         Mean number of classes per family (Poisson, at least 1).
-    family_angle : float, default=0.75
+    family_angle : float, default=0.6
         Angle in radians between a class centre and its family centre; smaller
         makes classes of one family harder to tell apart.
-    spread : float, default=0.55
+    spread : float, default=0.8
         Typical angular spread of a class around its centre (radians, roughly).
     spread_dispersion : float, default=0.3
         Standard deviation of the log spread across classes.

@@ -1,0 +1,397 @@
+"""Clustering quality on unseen classes: HiLanderClustering against the field.
+
+Every method gets the same protocol: its parameters are chosen on labelled
+*training* classes (HiLanderClustering meta-trains there and calibrates its
+threshold; every competitor grid-searches its parameters for the best BCubed
+F there), then it clusters the *unseen* test classes once. Scores on the test
+classes: pairwise F (Fp), BCubed F (Fb), NMI, the number of clusters (with
+the true number beside it) and the seconds taken to cluster the test set
+(tuning or training time in its own column).
+
+Data sets:
+
+- Omniglot: features of the bundled encoder; training = the meta-training
+  background alphabets, test = the 20 evaluation alphabets;
+- synthetic, easier and harder: ``make_embeddings`` with tighter or looser
+  classes and nearer or farther sibling classes (300 training classes, 600
+  test classes, 64-d, other seeds);
+- cross-domain: training on synthetic classes, test on Omniglot.
+
+Methods: HiLanderClustering meta-trained (defaults), the paper-faithful
+LANDER network (raw features, as in the paper), the bundled no-label network
+(``HiLanderClustering()``, no tuning at all), the same decoder on raw cosine
+similarity (no network), DBSCAN, HDBSCAN, OPTICS, FINCH, average-linkage
+agglomerative, Leiden on the kNN graph (igraph) and k-means told the true
+number of test classes.
+
+    python benchmarks/quality.py            # all sets, about 30 minutes
+    python benchmarks/quality.py --sets omniglot
+
+Writes docs/quality_results.md, docs/quality_results.json and
+docs/images/quality_fb.png.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import sys
+import time
+
+import numpy as np
+from sklearn.cluster import OPTICS, KMeans, cluster_optics_dbscan
+from sklearn.metrics import normalized_mutual_info_score
+
+ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
+sys.path.insert(0, ROOT)
+
+from benchmarks._report import publish  # noqa: E402
+from benchmarks.baselines import (  # noqa: E402
+    Tuned,
+    TunedAgglomerative,
+    TunedCosineDecoder,
+    TunedDBSCAN,
+    TunedFINCH,
+    TunedHDBSCAN,
+    singletons_for_noise,
+)
+from sklearn_hilander import HiLanderClustering  # noqa: E402
+from sklearn_hilander._decode import decode  # noqa: E402
+from sklearn_hilander._graph import knn_graph, normalize_rows  # noqa: E402
+from sklearn_hilander._model import load_network  # noqa: E402
+from sklearn_hilander._train import (  # noqa: E402
+    calibrate_threshold,
+    meta_train,
+    network_scorer,
+)
+from sklearn_hilander.datasets import (  # noqa: E402
+    load_omniglot_features,
+    make_embeddings,
+)
+from sklearn_hilander.metrics import bcubed_f_score, pairwise_f_score  # noqa: E402
+
+DOCS = os.path.join(ROOT, "docs")
+K = 10
+SYNTHETIC = {
+    "easier": {"spread": 0.6, "family_angle": 0.8},
+    "harder": {"spread": 0.9, "family_angle": 0.45},
+}
+
+
+class MetaTrained:
+    """HiLanderClustering with its defaults, meta-trained on the training set."""
+
+    name = "HiLanderClustering, meta-trained"
+
+    def tune(self, X, y):
+        self.model_ = HiLanderClustering(random_state=0).fit(X, y)
+        return self
+
+    def cluster(self, X):
+        return self.model_.fit_predict(X)
+
+
+class PaperLander:
+    """The paper-faithful network: raw own and cluster features, 256 wide."""
+
+    name = "paper-faithful LANDER"
+
+    def tune(self, X, y):
+        X = normalize_rows(X)
+        config, state, _ = meta_train(
+            X,
+            y,
+            metric="cosine",
+            neighbor_schedule=(K, K // 2, K // 3),
+            n_levels=3,
+            architecture="paper",
+            hidden=256,
+            max_epochs=30,
+            learning_rate=3e-3,
+            weight_decay=1e-4,
+            seed=0,
+        )
+        self.scorer_ = network_scorer(load_network(config, state), "paper")
+        self.threshold_ = calibrate_threshold(
+            [(X, y)], self.scorer_, n_neighbors=K, metric="cosine", random_state=0
+        )[0]
+        return self
+
+    def cluster(self, X):
+        return decode(
+            normalize_rows(X),
+            self.scorer_,
+            threshold=self.threshold_,
+            n_neighbors=K,
+            metric="cosine",
+            random_state=0,
+        ).labels
+
+
+class Bundled:
+    """``HiLanderClustering()``: the bundled network, no labels, no tuning."""
+
+    name = "HiLanderClustering(), bundled, no labels"
+
+    def tune(self, X, y):
+        return self
+
+    def cluster(self, X):
+        return HiLanderClustering(random_state=0).fit_predict(X)
+
+
+class TunedOPTICS(Tuned):
+    """OPTICS reachability once per ``min_samples``, cut at a tuned eps."""
+
+    name = "OPTICS"
+    grid = [
+        {"min_samples": m, "eps": e}
+        for m in (2, 3, 5)
+        for e in np.round(np.arange(0.05, 0.8, 0.05), 2)
+    ]
+
+    def prepare(self, X):
+        fitted = {}
+        for m in sorted({p["min_samples"] for p in self.grid}):
+            optics = OPTICS(min_samples=m, metric="cosine", algorithm="brute").fit(X)
+            fitted[m] = optics
+        return fitted
+
+    def run(self, fitted, min_samples, eps):
+        optics = fitted[min_samples]
+        labels = cluster_optics_dbscan(
+            reachability=optics.reachability_,
+            core_distances=optics.core_distances_,
+            ordering=optics.ordering_,
+            eps=eps,
+        )
+        return singletons_for_noise(labels)
+
+
+class TunedLeiden(Tuned):
+    """Leiden communities (modularity) of the weighted kNN graph (igraph)."""
+
+    name = "Leiden on the kNN graph"
+    grid = [{"resolution": float(r)} for r in np.round(np.logspace(-1, 3, 17), 3)]
+
+    def prepare(self, X):
+        import igraph
+
+        indices, sims = knn_graph(X, K, metric="cosine", random_state=0)
+        rows = np.repeat(np.arange(X.shape[0]), indices.shape[1])
+        graph = igraph.Graph(
+            n=X.shape[0], edges=np.column_stack([rows, indices.ravel()]).tolist()
+        )
+        graph.es["weight"] = np.maximum(sims.ravel(), 1e-6).tolist()
+        return graph
+
+    def run(self, graph, resolution):
+        # igraph draws from Python's random module
+        random.seed(0)
+        partition = graph.community_leiden(
+            objective_function="modularity",
+            weights="weight",
+            resolution=resolution,
+            n_iterations=-1,
+        )
+        return np.asarray(partition.membership)
+
+
+class KMeansTrueK:
+    """k-means told the true number of test classes (an oracle, untuned)."""
+
+    name = "k-means with the true k"
+
+    def tune(self, X, y):
+        return self
+
+    def cluster_with_k(self, X, n_clusters):
+        return KMeans(n_clusters=n_clusters, random_state=0).fit_predict(
+            normalize_rows(X)
+        )
+
+
+METHODS = (
+    MetaTrained,
+    PaperLander,
+    Bundled,
+    TunedCosineDecoder,
+    TunedDBSCAN,
+    TunedHDBSCAN,
+    TunedOPTICS,
+    TunedFINCH,
+    TunedAgglomerative,
+    TunedLeiden,
+    KMeansTrueK,
+)
+
+
+def data_sets(names):
+    if "omniglot" in names or "cross-domain" in names:
+        data = load_omniglot_features()
+        X, y = data["features"], data["label"]
+        train, test = data["meta_train"], data["evaluation"]
+    if "omniglot" in names:
+        yield (
+            "omniglot",
+            "Omniglot, unseen alphabets",
+            X[train],
+            y[train],
+            X[test],
+            y[test],
+        )
+    for difficulty, knobs in SYNTHETIC.items():
+        if f"synthetic-{difficulty}" in names:
+            X_tr, y_tr = make_embeddings(300, 64, random_state=0, **knobs)
+            X_te, y_te = make_embeddings(600, 64, random_state=1, **knobs)
+            knob_text = ", ".join(f"{k}={v}" for k, v in knobs.items())
+            title = f"Synthetic, {difficulty} ({knob_text})"
+            yield f"synthetic-{difficulty}", title, X_tr, y_tr, X_te, y_te
+    if "cross-domain" in names:
+        X_tr, y_tr = make_embeddings(300, X.shape[1], random_state=0)
+        title = "Cross-domain: trained on synthetic classes, tested on Omniglot"
+        yield "cross-domain", title, X_tr, y_tr, X[test], y[test]
+
+
+def evaluate(method_class, X_train, y_train, X_test, y_test) -> dict:
+    method = method_class()
+    start = time.perf_counter()
+    method.tune(X_train, y_train)
+    tuning = time.perf_counter() - start
+    start = time.perf_counter()
+    if isinstance(method, KMeansTrueK):
+        labels = method.cluster_with_k(X_test, len(np.unique(y_test)))
+    else:
+        labels = method.cluster(X_test)
+    seconds = time.perf_counter() - start
+    labels = np.asarray(labels)
+    return {
+        "method": method.name,
+        "Fp": pairwise_f_score(y_test, labels),
+        "Fb": bcubed_f_score(y_test, labels),
+        "NMI": normalized_mutual_info_score(y_test, labels),
+        "clusters": int(np.unique(labels).size),
+        "seconds": seconds,
+        "tuning_seconds": tuning,
+        "params": {k: _plain(v) for k, v in getattr(method, "params_", {}).items()},
+    }
+
+
+def _plain(value):
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def report(results: dict) -> list[str]:
+    lines = [
+        "# Quality on unseen classes",
+        "",
+        "Each method's parameters are chosen on labelled training classes "
+        "(competitors: grid search for the best BCubed F; HiLanderClustering: "
+        "meta-training and threshold calibration), then it clusters the unseen "
+        "test classes once. Fp = pairwise F, Fb = BCubed F; noise points count "
+        "as singletons. *seconds* = clustering the test set; *tuning s* = "
+        "training or grid search on the training set. 2 CPU cores. Produced by "
+        "`python benchmarks/quality.py`.",
+        "",
+        "![BCubed F per method and data set](images/quality_fb.png)",
+    ]
+    for key, entry in results.items():
+        rows = entry["rows"]
+        best_fb = max(r["Fb"] for r in rows)
+        best_fp = max(r["Fp"] for r in rows)
+        lines += [
+            "",
+            f"## {entry['title']}",
+            "",
+            f"{entry['n_train']:,} training points ({entry['train_classes']} classes); "
+            f"{entry['n_test']:,} test points ({entry['test_classes']} classes).",
+            "",
+            "| method | Fp | Fb | NMI | clusters | seconds | tuning s "
+            "| chosen parameters |",
+            "|---|---|---|---|---|---|---|---|",
+        ]
+        for r in rows:
+            fp = f"{r['Fp']:.3f}"
+            fb = f"{r['Fb']:.3f}"
+            params = ", ".join(f"{k}={v}" for k, v in r["params"].items())
+            lines.append(
+                f"| {r['method']} | {f'**{fp}**' if r['Fp'] == best_fp else fp} "
+                f"| {f'**{fb}**' if r['Fb'] == best_fb else fb} | {r['NMI']:.3f} "
+                f"| {r['clusters']:,} | {r['seconds']:.1f} | {r['tuning_seconds']:.0f} "
+                f"| {params} |"
+            )
+    return lines
+
+
+def plot(results: dict) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    keys = list(results)
+    methods = [r["method"] for r in results[keys[0]]["rows"]]
+    fig, ax = plt.subplots(figsize=(9, 4.5))
+    width = 0.8 / len(methods)
+    cmap = plt.get_cmap("tab20")
+    for m, name in enumerate(methods):
+        values = [
+            next((r["Fb"] for r in results[k]["rows"] if r["method"] == name), 0)
+            for k in keys
+        ]
+        ax.bar(
+            np.arange(len(keys)) + (m - len(methods) / 2 + 0.5) * width,
+            values,
+            width,
+            label=name,
+            color=cmap(m),
+        )
+    ax.set_xticks(
+        np.arange(len(keys)),
+        [results[k]["title"].split(":")[0].split(" (")[0] for k in keys],
+    )
+    ax.set_ylabel("BCubed F on unseen classes")
+    ax.set_ylim(0, 1)
+    ax.legend(fontsize=7, ncol=2, loc="upper right")
+    ax.grid(True, axis="y", alpha=0.3)
+    fig.tight_layout()
+    os.makedirs(os.path.join(DOCS, "images"), exist_ok=True)
+    fig.savefig(os.path.join(DOCS, "images", "quality_fb.png"), dpi=110)
+    plt.close(fig)
+
+
+def main() -> None:
+    all_sets = ["omniglot", "synthetic-easier", "synthetic-harder", "cross-domain"]
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sets", nargs="*", default=all_sets, choices=all_sets)
+    args = parser.parse_args()
+    path = os.path.join(DOCS, "quality_results.json")
+    results = {}
+    if os.path.exists(path):
+        with open(path) as handle:
+            results = json.load(handle)
+    for key, title, X_train, y_train, X_test, y_test in data_sets(args.sets):
+        rows = []
+        for method_class in METHODS:
+            row = evaluate(method_class, X_train, y_train, X_test, y_test)
+            print(f"{key}: {row}", flush=True)
+            rows.append(row)
+        results[key] = {
+            "title": title,
+            "n_train": int(len(y_train)),
+            "n_test": int(len(y_test)),
+            "train_classes": int(np.unique(y_train).size),
+            "test_classes": int(np.unique(y_test).size),
+            "rows": rows,
+        }
+        with open(path, "w") as handle:
+            json.dump(results, handle, indent=1)
+    ordered = {k: results[k] for k in all_sets if k in results}
+    publish(report(ordered), os.path.join(DOCS, "quality_results.md"))
+    plot(ordered)
+
+
+if __name__ == "__main__":
+    main()
