@@ -23,6 +23,12 @@ from ._level import Level, first_level, next_level
 # Similarity above which two nodes count as copies of one point (an angle of
 # about 0.08 degrees under cosine) and are always linked.
 IDENTICAL_SIMILARITY = 1.0 - 1e-6
+# With early stopping, a level that links fewer than this fraction of its
+# nodes is the last: on large inputs the hierarchy otherwise creeps on for
+# levels that each merge a few dozen of tens of thousands of nodes, every one
+# paying a kNN search (at 300k points, three of six levels merged 65 nodes in
+# all and took a fifth of the time).
+MIN_LINKED_FRACTION = 0.05
 
 # scorer(level) -> (link scores of shape (m, k), densities of shape (m,))
 Scorer = Callable[[Level], "tuple[np.ndarray, np.ndarray]"]
@@ -139,7 +145,10 @@ def decode(
             on_level(depth, int(peaks.size))
         # Hi-LANDER's rule: stop once a level merges more than 1/(k-1) of
         # what the level before merged; the hierarchy has converged.
-        stop_early = early_stop and previous_links / n_links < level.n_neighbors - 1
+        stop_early = early_stop and (
+            previous_links / n_links < level.n_neighbors - 1
+            or n_links < MIN_LINKED_FRACTION * level.n_nodes
+        )
         if peaks.size < 2 or stop_early or depth == max_levels - 1:
             break
         previous_links = n_links

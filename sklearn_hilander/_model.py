@@ -11,6 +11,9 @@ before its ReLU, the aggregation is done once per level outside the network
   features, summed source and destination projections); it is kept as the
   control of the ablation study.
 
+Both split into ``node_terms`` (per node) and ``edge_logits`` (per edge), so
+that inference projects every node once rather than once per in-edge.
+
 The weights travel as a dict of numpy arrays plus a JSON-able config, so a
 fitted estimator pickles without torch objects and loads on any device.
 """
@@ -68,11 +71,20 @@ class LanderNet(nn.Module):
         """
         h_centre = torch.relu(self.conv(centre_in))
         h_neighbour = torch.relu(self.conv(neighbour_in))
-        z = (
-            self.pair_in(pair_features)
-            + self.centre_in(h_centre).unsqueeze(1)
-            + self.neighbour_in(h_neighbour)
+        return self.edge_logits(
+            self.centre_in(h_centre), self.neighbour_in(h_neighbour), pair_features
         )
+
+    def node_terms(self, node_in):
+        """Each node's contribution as a centre and as a neighbour, (m, hidden)
+        each: computed once per node at inference instead of once per edge."""
+        h = torch.relu(self.conv(node_in))
+        return self.centre_in(h), self.neighbour_in(h)
+
+    def edge_logits(self, centre_term, neighbour_term, pair_features):
+        """Link logits (batch, k) from node terms of shape (batch, hidden) and
+        (batch, k, hidden) and the pair features."""
+        z = self.pair_in(pair_features) + centre_term.unsqueeze(1) + neighbour_term
         return _per_edge(self.edge_head, z)
 
 
@@ -89,8 +101,14 @@ class PaperLanderNet(nn.Module):
     def forward(self, centre_in, neighbour_in, pair_features):
         h_centre = torch.relu(self.conv(centre_in))
         h_neighbour = torch.relu(self.conv(neighbour_in))
-        z = self.src(h_neighbour) + self.dst(h_centre).unsqueeze(1)
-        return _per_edge(self.edge_head, z)
+        return self.edge_logits(self.dst(h_centre), self.src(h_neighbour), None)
+
+    def node_terms(self, node_in):
+        h = torch.relu(self.conv(node_in))
+        return self.dst(h), self.src(h)
+
+    def edge_logits(self, centre_term, neighbour_term, pair_features):
+        return _per_edge(self.edge_head, neighbour_term + centre_term.unsqueeze(1))
 
 
 # "pairs" is LanderNet fed a constant node input: the ablation without node

@@ -269,42 +269,58 @@ def meta_train(
 def network_scorer(net, architecture: str, device: str = "cpu"):
     """Scorer for :func:`decode` that runs ``net`` over a level in blocks.
 
-    Each block of nodes is an independent joblib task carrying the network
-    and the block's inputs (no global state), so under a distributed joblib
-    backend the blocks run on the workers; by default they run here.
+    Two rounds of independent joblib tasks, each carrying the network and
+    its block's inputs (no global state): per block of nodes, their centre
+    and neighbour terms; then per block of nodes, the logits of their
+    in-edges from those terms (the neighbours' terms gathered on the client)
+    and the pair features. Under a distributed joblib backend the blocks run
+    on the workers; by default they run here.
     """
 
     def score(level: Level):
         node_in = node_inputs(level, architecture)
         pair = level.pair_features()
-        tasks = (
+        blocks = [
+            slice(start, min(level.n_nodes, start + INFERENCE_NODES))
+            for start in range(0, level.n_nodes, INFERENCE_NODES)
+        ]
+        terms = Parallel()(
+            delayed(_node_terms_block)(net, node_in[sl], device) for sl in blocks
+        )
+        centre = np.concatenate([c for c, _ in terms])
+        neighbour = np.concatenate([n for _, n in terms])
+        scored = Parallel()(
             delayed(_score_block)(
                 net,
-                node_in[sl],
-                node_in[level.indices[sl]],
+                centre[sl],
+                neighbour[level.indices[sl]],
                 pair[sl],
                 level.similarities[sl],
                 device,
             )
-            for sl in (
-                slice(start, min(level.n_nodes, start + INFERENCE_NODES))
-                for start in range(0, level.n_nodes, INFERENCE_NODES)
-            )
+            for sl in blocks
         )
-        blocks = Parallel()(tasks)
-        return np.concatenate([p for p, _ in blocks]), np.concatenate(
-            [d for _, d in blocks]
+        return np.concatenate([p for p, _ in scored]), np.concatenate(
+            [d for _, d in scored]
         )
 
     return score
 
 
 @torch.no_grad()
-def _score_block(net, node_in, neighbour_in, pair, similarities, device):
-    """Link probabilities and densities of one block of nodes."""
-    logits = net(
-        torch.from_numpy(node_in).to(device),
-        torch.from_numpy(neighbour_in).to(device),
+def _node_terms_block(net, node_in, device):
+    """Centre and neighbour terms of one block of nodes."""
+    centre, neighbour = net.node_terms(torch.from_numpy(node_in).to(device))
+    return centre.cpu().numpy(), neighbour.cpu().numpy()
+
+
+@torch.no_grad()
+def _score_block(net, centre, neighbour, pair, similarities, device):
+    """Link probabilities and densities of one block of nodes, from the node
+    terms of its centres (batch, hidden) and their neighbours (batch, k, hidden)."""
+    logits = net.edge_logits(
+        torch.from_numpy(centre).to(device),
+        torch.from_numpy(neighbour).to(device),
         torch.from_numpy(pair).to(device),
     )
     probs = torch.sigmoid(logits)

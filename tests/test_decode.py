@@ -1,4 +1,5 @@
 import numpy as np
+import pytest
 
 from sklearn_hilander._decode import (
     canonical_labels,
@@ -7,11 +8,13 @@ from sklearn_hilander._decode import (
     select_parents,
 )
 from sklearn_hilander._graph import normalize_rows
+from sklearn_hilander._level import first_level
 from sklearn_hilander._train import (
     cosine_scorer,
     ground_truth_density,
     ground_truth_hierarchy,
 )
+from sklearn_hilander.datasets import make_embeddings
 
 
 def test_parent_is_the_best_scoring_denser_neighbour_ties_by_index():
@@ -129,3 +132,30 @@ def test_ground_truth_hierarchy_levels_and_masks():
         denser = g.density[g.indices] > g.density[:, None]
         assert (g.towards_denser == denser).all()
     assert all(g.same_class.float().mean() > 0.9 for g in graphs if g.n_nodes == 80)
+
+
+@pytest.mark.parametrize("architecture", ["lander", "paper"])
+def test_blocked_scorer_matches_the_training_forward(architecture):
+    # inference projects nodes once (node_terms) and edges per block; it must
+    # give what the training path's forward gives on the same level
+    import torch
+
+    from sklearn_hilander._model import build_network, link_density, network_config
+    from sklearn_hilander._train import network_scorer, node_inputs
+
+    X, _ = make_embeddings(20, 8, random_state=0)
+    level = first_level(normalize_rows(X), n_neighbors=5, metric="cosine")
+    node_in = node_inputs(level, architecture)
+    config = network_config(architecture, node_in.shape[1], 9, 16)
+    net = build_network(config, torch.Generator().manual_seed(0)).eval()
+    probs, density = network_scorer(net, architecture)(level)
+    with torch.no_grad():
+        logits = net(
+            torch.from_numpy(node_in),
+            torch.from_numpy(node_in[level.indices]),
+            torch.from_numpy(level.pair_features()),
+        )
+        expected = torch.sigmoid(logits)
+        expected_density = link_density(torch.from_numpy(level.similarities), expected)
+    np.testing.assert_allclose(probs, expected.numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(density, expected_density.numpy(), rtol=1e-5, atol=1e-6)
