@@ -3,8 +3,9 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+DOCS_STAMP := $(VENV)/.docs-installed
 
-.PHONY: install demo test lint clean
+.PHONY: install demo test lint docs clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -20,7 +21,18 @@ test: install lint
 	$(PY) -m pytest
 
 lint: install
-	$(PY) -m ruff check sklearn_hilander tests examples benchmarks
+	$(PY) -m ruff check sklearn_hilander tests examples benchmarks docs
+
+# The docs extra (Sphinx, sphinx-gallery, numpydoc, matplotlib) has its own
+# stamp, so that `make test` does not install it.
+$(DOCS_STAMP): $(STAMP) pyproject.toml constraints.txt
+	$(PY) -m pip install --quiet -c constraints.txt -e ".[test,docs]"
+	touch $(DOCS_STAMP)
+
+# Site in docs/_build/html; runs the examples/plot_*.py gallery (a few minutes).
+docs: $(DOCS_STAMP)
+	$(PY) -m sphinx -W --keep-going -b html docs docs/_build/html
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache
+	rm -rf docs/_build docs/auto_examples docs/generated docs/benchmarks docs/sg_execution_times.rst

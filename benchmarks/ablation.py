@@ -13,7 +13,7 @@ classes:
 - our full network with the threshold picked on held-out training classes,
   and on the whole (more crowded) training set, which is what ``fit`` does.
 
-Writes ``docs/ablation.md``. Run: ``python benchmarks/ablation.py``.
+Writes ``docs/ablation_results.md``. Run: ``python benchmarks/ablation.py``.
 """
 
 from __future__ import annotations

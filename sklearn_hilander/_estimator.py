@@ -163,7 +163,7 @@ class HiLanderClustering(ClusterMixin, BaseEstimator):
         Device the network trained on ("cpu" or "cuda").
     n_features_in_ : int
         Number of features seen during ``fit``.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of features seen during ``fit``, when X has string column names.
 
     See Also

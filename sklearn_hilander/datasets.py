@@ -116,8 +116,10 @@ def load_omniglot() -> dict:
     data : dict of ndarray
         ``images`` (32460, 28, 28) uint8 with ink 255; ``label`` class id
         (0..963 background, 964..1622 evaluation); ``alphabet`` (0..49);
-        ``split`` ('background' or 'evaluation'); ``alphabet_names``;
-        ``class_names``.
+        ``split`` ('background' or 'evaluation'); ``character`` (its
+        number within its alphabet, from 1); ``drawer`` (1..20); per class:
+        ``class_alphabet``, ``class_split``, ``class_names``; and
+        ``alphabet_names``.
 
     Examples
     --------
@@ -135,8 +137,8 @@ def load_omniglot_features() -> dict:
     """Omniglot embeddings from the bundled encoder, with their labels.
 
     The encoder is a small CNN trained on half of the background alphabets
-    (``encoder_alphabets``). Meta-train a clusterer on the other half
-    (``meta_train_alphabets``) and cluster the evaluation alphabets: features
+    (the ``encoder`` rows). Meta-train a clusterer on the other half (the
+    ``meta_train`` rows) and cluster the evaluation alphabets: features
     of the encoder's own classes are much tighter than those of new classes,
     so a clusterer meta-trained on them would learn thresholds that shatter
     unseen classes.

@@ -3,7 +3,7 @@
 Every rival gets its parameters from a grid search for the best BCubed F on
 the meta-training classes, as HiLanderClustering gets its threshold; all are
 then scored once on disjoint test classes. The asserted margins are the
-measured ones (see docs/ablation.md) minus headroom for numerical noise.
+measured ones (see docs/ablation_results.md) minus headroom for numerical noise.
 """
 
 import numpy as np
