@@ -152,12 +152,18 @@ class TunedOPTICS(Tuned):
         for e in np.round(np.arange(0.05, 0.8, 0.05), 2)
     ]
 
-    def prepare(self, X):
-        fitted = {}
-        for m in sorted({p["min_samples"] for p in self.grid}):
-            optics = OPTICS(min_samples=m, metric="cosine", algorithm="brute").fit(X)
-            fitted[m] = optics
-        return fitted
+    def prepare(self, X, min_samples=None):
+        """One OPTICS fit per ``min_samples`` of the grid (or the one given)."""
+        values = sorted({p["min_samples"] for p in self.grid})
+        return {
+            m: OPTICS(min_samples=m, metric="cosine", algorithm="brute").fit(X)
+            for m in (values if min_samples is None else [min_samples])
+        }
+
+    def cluster(self, X):
+        # the test set needs only the chosen min_samples' reachability
+        fitted = self.prepare(normalize_rows(X), self.params_["min_samples"])
+        return self.run(fitted, **self.params_)
 
     def run(self, fitted, min_samples, eps):
         optics = fitted[min_samples]
