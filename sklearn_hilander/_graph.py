@@ -35,10 +35,13 @@ def normalize_rows(X: np.ndarray) -> np.ndarray:
     huge or tiny float32 values neither overflow nor vanish.
     """
     X = np.asarray(X, dtype=np.float32)
-    peak = np.abs(X).max(axis=1, keepdims=True) if X.shape[1] else X[:, :1]
+    if X.shape[1] == 0:
+        return X.copy()
+    peak = np.maximum(X.max(axis=1), -X.min(axis=1))[:, None]
     X = X / np.where(peak > 0, peak, np.float32(1))
-    norms = np.linalg.norm(X, axis=1, keepdims=True)
-    return X / np.where(norms > 0, norms, np.float32(1))
+    norms = np.sqrt(np.einsum("ij,ij->i", X, X))[:, None]
+    X /= np.where(norms > 0, norms, np.float32(1))
+    return X
 
 
 def _exact_knn(X: np.ndarray, n_neighbors: int, metric: str, verbose) -> np.ndarray:

@@ -77,6 +77,19 @@ class Level:
             np.float32
         )
 
+    @cached_property
+    def neighbour_mean(self) -> np.ndarray:
+        """Affinity-weighted mean of the neighbours' identity features."""
+        return self._aggregate(self.identity)
+
+    @cached_property
+    def cluster_points(self) -> np.ndarray:
+        """Cluster means as points of the similarity space (unit rows under
+        cosine); at level 0 every node is its own mean, already a point."""
+        if self.cluster_mean is self.identity:
+            return self.identity
+        return _as_points(self.cluster_mean, self.metric)
+
     def _aggregate(self, values: np.ndarray) -> np.ndarray:
         """Affinity-weighted mean of ``values`` over each node's neighbours,
         gathered in blocks of nodes (never an (m, k, d) array)."""
@@ -93,7 +106,6 @@ class Level:
         """Class-blind node inputs, concatenated with their neighbourhood mean."""
         sims = self.similarities
         k = self.n_neighbors
-        smoothed = self._aggregate(self.identity)
         in_degree = np.bincount(self.indices.ravel(), minlength=self.n_nodes)
         own = np.column_stack(
             [
@@ -101,8 +113,12 @@ class Level:
                 sims[:, 0],
                 sims[:, -1],
                 sims.std(axis=1),
-                pair_similarity_to(self.identity, smoothed, self.metric),
-                pair_similarity_to(self.identity, self.cluster_mean, self.metric),
+                pair_similarity_to(
+                    self.identity,
+                    _as_points(self.neighbour_mean, self.metric),
+                    self.metric,
+                ),
+                pair_similarity_to(self.identity, self.cluster_points, self.metric),
                 self.cohesion,
                 np.log(self.size),
                 in_degree / k,
@@ -125,9 +141,10 @@ class Level:
         sims = self.similarities
         mean_sim = sims.mean(axis=1)
         smoothed = _as_points(
-            (self.identity + k * self._aggregate(self.identity)) / (k + 1), self.metric
+            (self.identity + k * self.neighbour_mean) / (k + 1), self.metric
         )
-        cluster = _as_points(self.cluster_mean, self.metric)
+        # at level 0 the cluster means are the nodes: their similarity is s
+        own_means = self.cluster_mean is self.identity
         # neighbour lists with self, for shared-neighbour counts
         with_self = np.concatenate([np.arange(m)[:, None], self.indices], axis=1)
         centre = np.repeat(np.arange(m), k)
@@ -151,7 +168,9 @@ class Level:
                     reverse_rank / k,
                     shared / (k + 1),
                     pair_similarity(smoothed, i, j, self.metric),
-                    pair_similarity(cluster, i, j, self.metric),
+                    s
+                    if own_means
+                    else pair_similarity(self.cluster_points, i, j, self.metric),
                 ]
             )
         return out.reshape(m, k, N_PAIR_FEATURES)
@@ -163,9 +182,10 @@ def _as_points(V: np.ndarray, metric: str) -> np.ndarray:
 
 
 def pair_similarity_to(A: np.ndarray, B: np.ndarray, metric: str) -> np.ndarray:
-    """Row-wise similarity between matching rows of ``A`` and ``B``."""
+    """Row-wise similarity between matching rows of ``A`` and ``B``, both
+    points of the similarity space (see :func:`_as_points`)."""
     rows = np.arange(A.shape[0])
-    return pair_similarity(A, rows, rows, metric, Y=_as_points(B, metric))
+    return pair_similarity(A, rows, rows, metric, Y=B)
 
 
 def build_level(

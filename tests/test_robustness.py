@@ -13,6 +13,7 @@ import scipy.sparse as sp
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
+from sklearn.metrics import adjusted_rand_score
 
 from sklearn_hilander import HiLanderClustering
 from sklearn_hilander.datasets import make_embeddings
@@ -68,15 +69,33 @@ def test_arbitrary_arrays_cluster_or_fail_clearly(X, fortran, metric):
 
 @QUICK
 @given(
-    exponent=st.integers(-30, 30),
+    exponent=st.integers(-100, 100),
     n_features=st.integers(2, 8),
     seed=st.integers(0, 2**16),
 )
 def test_magnitude_does_not_change_cosine_clusters(exponent, n_features, seed):
+    # 2**exponent spans 1e-30 to 1e30 and scales float32 exactly, so cosine
+    # clustering must give the very same labels
+    X, _ = make_embeddings(6, n_features, random_state=seed)
+    reference = HiLanderClustering().fit_predict(X)
+    scaled = HiLanderClustering().fit_predict(X * np.float32(2.0**exponent))
+    np.testing.assert_array_equal(scaled, reference)
+
+
+@QUICK
+@given(
+    exponent=st.integers(-30, 30),
+    n_features=st.integers(2, 8),
+    seed=st.integers(0, 2**16),
+)
+def test_decimal_magnitude_keeps_cosine_clusters(exponent, n_features, seed):
+    # scaling by 10**exponent rounds each value, which can flip a near-tie
+    # between two links (found by hypothesis: 2 features, 10**28), so the
+    # clusterings must agree closely rather than to the last label
     X, _ = make_embeddings(6, n_features, random_state=seed)
     reference = HiLanderClustering().fit_predict(X)
     scaled = HiLanderClustering().fit_predict(X * np.float32(10.0**exponent))
-    np.testing.assert_array_equal(scaled, reference)
+    assert adjusted_rand_score(reference, scaled) > 0.9
 
 
 @QUICK
