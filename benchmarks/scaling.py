@@ -323,8 +323,10 @@ def report(results: dict) -> list[str]:
         f"Runs shorter than {REPEAT_BELOW_SECONDS} s are repeated in "
         f"{REPEATS} fresh processes and report the median time and the largest "
         "peak. "
-        "Reading the curves: up to 30,000 points the kNN graph is exact "
-        "(blocked matrix products); above, pynndescent builds it. Before the "
+        "Reading the curves: up to 30,000 points our kNN graph is exact "
+        "(blocked matrix products); above, pynndescent builds it. FINCH "
+        "switches to pynndescent above 70,000 points, hence its drop at "
+        "100,000 and its low growth exponent. Before the "
         "timed run, each process runs its method once on "
         f"{WARM_UP_SAMPLES:,} points (and, where the method's graph is "
         "approximate, compiles pynndescent's numba code), so the times "
@@ -392,7 +394,7 @@ def verdict(results: dict) -> list[str]:
         f, h = _ok(results, "finch", n), _ok(results, "hilander", n)
         lines.append(
             "- FINCH is faster at "
-            + ", ".join(f"{m:,}" for m in faster)
+            + " and ".join(f"{m:,}" for m in faster)
             + f" points (at {n:,}, HiLanderClustering takes "
             f"{h['seconds'] / f['seconds']:.1f}x FINCH's time): it links each "
             "point to its single nearest neighbour, a cheaper search than a "
