@@ -221,11 +221,7 @@ class KMeansTrueK:
 
 # variants of our own method; every other row is a competitor
 OWN_METHODS = (MetaTrained, PaperLander, Bundled, TunedCosineDecoder)
-METHODS = (
-    MetaTrained,
-    PaperLander,
-    Bundled,
-    TunedCosineDecoder,
+METHODS = OWN_METHODS + (
     TunedDBSCAN,
     TunedHDBSCAN,
     TunedOPTICS,

@@ -148,7 +148,14 @@ def warm_up(method: str, n: int) -> float:
     X, y = make_data(WARM_UP_SAMPLES)
     run_method(method, X, y)
     if n > EXACT_SEARCH_MAX_SAMPLES and method in ("knn", "hilander", "train"):
-        _approximate_knn(normalize_rows(X), 10, "cosine", 0, -1, False)
+        _approximate_knn(
+            normalize_rows(X),
+            n_neighbors=10,
+            metric="cosine",
+            random_state=0,
+            n_jobs=-1,
+            verbose=False,
+        )
     if n > FINCH_EXACT_MAX_SAMPLES and method == "finch":
         from pynndescent import NNDescent
 
@@ -256,8 +263,7 @@ def report(results: dict) -> list[str]:
                 cells_t.append(entry["status"])
                 cells_m.append("")
             else:
-                cold = "" if "warm_up_seconds" in entry else " †"
-                cells_t.append(f"{entry['seconds']:.1f}{cold}")
+                cells_t.append(f"{entry['seconds']:.1f}")
                 cells_m.append(f"{entry['peak_gib']:.2f}")
                 ok_n.append(n)
                 ok_t.append(entry["seconds"])
@@ -277,12 +283,8 @@ def report(results: dict) -> list[str]:
     ratio = ["", "## Inference time over kNN-graph time", ""]
     ratio.append("| n | " + " | ".join(f"{n:,}" for n in sizes) + " |")
     ratio.append("|---|" + "---|" * len(sizes))
-    cells = []
-    for n in sizes:
-        a = results.get("hilander", {}).get(str(n), {})
-        b = results.get("knn", {}).get(str(n), {})
-        ok = a.get("status") == "ok" and b.get("status") == "ok"
-        cells.append(f"{a['seconds'] / b['seconds']:.2f}x" if ok else "")
+    ratios = inference_over_knn(results, sizes)
+    cells = [f"{ratios[n]:.2f}x" if n in ratios else "" for n in sizes]
     ratio.append("| HiLanderClustering / kNN graph | " + " | ".join(cells) + " |")
     quality = ["", "## BCubed F of the clustering (sanity check of the fast path)", ""]
     quality.append("| method | " + " | ".join(f"n={n:,}" for n in sizes) + " |")
@@ -303,17 +305,6 @@ def report(results: dict) -> list[str]:
     ]
     lines += ["", "## Peak memory (GiB)", ""] + memory + ratio + quality
     lines += ["", "## Against the targets", ""] + verdict(results)
-    cold = any(
-        e["status"] == "ok" and "warm_up_seconds" not in e
-        for per in results.values()
-        for e in per.values()
-    )
-    if cold:
-        lines += [
-            "",
-            "† measured before warm-up runs were added: start-up costs "
-            "included, so an upper bound.",
-        ]
     lines += [
         "",
         "Growth exponents are least-squares slopes of log(value) on log(n) over "
@@ -351,15 +342,20 @@ def _ok(results: dict, method: str, n: int) -> dict | None:
     return entry if entry and entry["status"] == "ok" else None
 
 
-def verdict(results: dict) -> list[str]:
-    """The issue's targets, each with what was measured against it."""
-    sizes = sorted({int(n) for per in results.values() for n in per})
-    lines = []
-    ratios = {
+def inference_over_knn(results: dict, sizes) -> dict[int, float]:
+    """HiLanderClustering's time over the kNN graph's, where both finished."""
+    return {
         n: _ok(results, "hilander", n)["seconds"] / _ok(results, "knn", n)["seconds"]
         for n in sizes
         if _ok(results, "hilander", n) and _ok(results, "knn", n)
     }
+
+
+def verdict(results: dict) -> list[str]:
+    """The issue's targets, each with what was measured against it."""
+    sizes = sorted({int(n) for per in results.values() for n in per})
+    lines = []
+    ratios = inference_over_knn(results, sizes)
     if ratios:
         missed = [f"{n:,} ({r:.2f}x)" for n, r in ratios.items() if r > 1.5]
         lines.append(
@@ -387,7 +383,6 @@ def verdict(results: dict) -> list[str]:
         n
         for n in rivals
         if _ok(results, "finch", n)["seconds"] < _ok(results, "hilander", n)["seconds"]
-        and "warm_up_seconds" in _ok(results, "finch", n)
     ]
     if faster:
         n = max(faster)

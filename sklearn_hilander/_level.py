@@ -82,11 +82,16 @@ class Level:
         """Affinity-weighted mean of the neighbours' identity features."""
         return self._aggregate(self.identity)
 
+    @property
+    def nodes_are_points(self) -> bool:
+        """True at level 0, where every node is its own cluster mean."""
+        return self.cluster_mean is self.identity
+
     @cached_property
     def cluster_points(self) -> np.ndarray:
         """Cluster means as points of the similarity space (unit rows under
         cosine); at level 0 every node is its own mean, already a point."""
-        if self.cluster_mean is self.identity:
+        if self.nodes_are_points:
             return self.identity
         return _as_points(self.cluster_mean, self.metric)
 
@@ -143,8 +148,6 @@ class Level:
         smoothed = _as_points(
             (self.identity + k * self.neighbour_mean) / (k + 1), self.metric
         )
-        # at level 0 the cluster means are the nodes: their similarity is s
-        own_means = self.cluster_mean is self.identity
         # neighbour lists with self, for shared-neighbour counts
         with_self = np.concatenate([np.arange(m)[:, None], self.indices], axis=1)
         centre = np.repeat(np.arange(m), k)
@@ -168,8 +171,9 @@ class Level:
                     reverse_rank / k,
                     shared / (k + 1),
                     pair_similarity(smoothed, i, j, self.metric),
+                    # at level 0 the cluster means are the nodes: no new gather
                     s
-                    if own_means
+                    if self.nodes_are_points
                     else pair_similarity(self.cluster_points, i, j, self.metric),
                 ]
             )

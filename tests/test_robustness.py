@@ -44,6 +44,13 @@ def cluster_or_clear_error(est, X):
     return labels
 
 
+def cluster_before_and_after_scaling(factor, n_features, seed):
+    """Labels of a small synthetic set, and of the same set times ``factor``."""
+    X, _ = make_embeddings(6, n_features, random_state=seed)
+    reference = HiLanderClustering().fit_predict(X)
+    return reference, HiLanderClustering().fit_predict(X * np.float32(factor))
+
+
 any_floats = st.floats(allow_nan=True, allow_infinity=True, width=64)
 
 
@@ -76,9 +83,9 @@ def test_arbitrary_arrays_cluster_or_fail_clearly(X, fortran, metric):
 def test_magnitude_does_not_change_cosine_clusters(exponent, n_features, seed):
     # 2**exponent spans 1e-30 to 1e30 and scales float32 exactly, so cosine
     # clustering must give the very same labels
-    X, _ = make_embeddings(6, n_features, random_state=seed)
-    reference = HiLanderClustering().fit_predict(X)
-    scaled = HiLanderClustering().fit_predict(X * np.float32(2.0**exponent))
+    reference, scaled = cluster_before_and_after_scaling(
+        2.0**exponent, n_features, seed
+    )
     np.testing.assert_array_equal(scaled, reference)
 
 
@@ -92,9 +99,9 @@ def test_decimal_magnitude_keeps_cosine_clusters(exponent, n_features, seed):
     # scaling by 10**exponent rounds each value, which can flip a near-tie
     # between two links (found by hypothesis: 2 features, 10**28), so the
     # clusterings must agree closely rather than to the last label
-    X, _ = make_embeddings(6, n_features, random_state=seed)
-    reference = HiLanderClustering().fit_predict(X)
-    scaled = HiLanderClustering().fit_predict(X * np.float32(10.0**exponent))
+    reference, scaled = cluster_before_and_after_scaling(
+        10.0**exponent, n_features, seed
+    )
     assert adjusted_rand_score(reference, scaled) > 0.9
 
 
