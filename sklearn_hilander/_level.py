@@ -17,13 +17,20 @@ variant used in the ablation study.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, replace
 from functools import cached_property
 
 import numpy as np
+import torch
 from scipy import sparse
 
-from ._graph import PAIR_BLOCK, knn_graph, pair_similarity, prepare_features
+from ._graph import (
+    PAIR_BLOCK,
+    knn_graph,
+    neighbour_similarity,
+    pair_similarity,
+)
 
 N_PAIR_FEATURES = 9
 N_NODE_DESCRIPTORS = 9
@@ -95,17 +102,30 @@ class Level:
             return self.identity
         return _as_points(self.cluster_mean, self.metric)
 
-    def _aggregate(self, values: np.ndarray) -> np.ndarray:
-        """Affinity-weighted mean of ``values`` over each node's neighbours,
-        gathered in blocks of nodes (never an (m, k, d) array)."""
-        out = np.empty((self.n_nodes, *values.shape[1:]), dtype=np.float32)
-        step = max(1, PAIR_BLOCK // max(1, self.n_neighbors))
-        for start in range(0, self.n_nodes, step):
-            sl = slice(start, start + step)
-            out[sl] = np.einsum(
-                "ik,ik...->i...", self.affinity[sl], values[self.indices[sl]]
+    @cached_property
+    def _affinity_matrix(self) -> torch.Tensor:
+        """The affinity as a sparse (m, m) CSR matrix, row ``i`` holding the
+        weights of ``i``'s neighbours: aggregating is then one sparse product,
+        which torch runs on all threads without gathering neighbour rows."""
+        m, k = self.indices.shape
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="Sparse CSR tensor support")
+            return torch.sparse_csr_tensor(
+                torch.arange(m + 1) * k,
+                torch.from_numpy(self.indices.ravel()),
+                torch.from_numpy(self.affinity.ravel()),
+                size=(m, m),
+                check_invariants=False,
             )
-        return out
+
+    def _aggregate(self, values: np.ndarray) -> np.ndarray:
+        """Affinity-weighted mean of ``values`` over each node's neighbours."""
+        flat = np.ascontiguousarray(values, dtype=np.float32).reshape(self.n_nodes, -1)
+        if self.n_neighbors == 0:
+            return np.zeros_like(values, dtype=np.float32)
+        with torch.no_grad():
+            out = self._affinity_matrix @ torch.from_numpy(flat)
+        return out.numpy().reshape(values.shape)
 
     def node_descriptors(self) -> np.ndarray:
         """Class-blind node inputs, concatenated with their neighbourhood mean."""
@@ -148,41 +168,58 @@ class Level:
         smoothed = _as_points(
             (self.identity + k * self.neighbour_mean) / (k + 1), self.metric
         )
-        # neighbour lists with self, for shared-neighbour counts
-        with_self = np.concatenate([np.arange(m)[:, None], self.indices], axis=1)
-        centre = np.repeat(np.arange(m), k)
-        nbr = self.indices.ravel()
-        out = np.empty((m * k, N_PAIR_FEATURES), dtype=np.float32)
-        # edge blocks bound the (edges, k + 1, k + 1) shared-neighbour test
-        for start in range(0, m * k, PAIR_BLOCK):
-            sl = slice(start, min(m * k, start + PAIR_BLOCK))
-            i, j = centre[sl], nbr[sl]
-            s = sims.ravel()[sl]
-            shared = (with_self[i][:, :, None] == with_self[j][:, None, :]).sum((1, 2))
-            back = self.indices[j] == i[:, None]
-            reverse_rank = np.where(back.any(axis=1), back.argmax(axis=1), k)
-            out[sl] = np.column_stack(
-                [
-                    s,
-                    s - sims[i, 0],
-                    s - mean_sim[i],
-                    s - mean_sim[j],
-                    (np.arange(start, sl.stop) % k) / k,
-                    reverse_rank / k,
-                    shared / (k + 1),
-                    pair_similarity(smoothed, i, j, self.metric),
-                    # at level 0 the cluster means are the nodes: no new gather
-                    s
-                    if self.nodes_are_points
-                    else pair_similarity(self.cluster_points, i, j, self.metric),
-                ]
+        smoothed_sims = neighbour_similarity(smoothed, self.indices, self.metric)
+        # at level 0 the cluster means are the nodes: no new gather
+        cluster_sims = (
+            sims
+            if self.nodes_are_points
+            else neighbour_similarity(self.cluster_points, self.indices, self.metric)
+        )
+        # neighbour lists with self, for shared-neighbour counts and reverse
+        # ranks; torch runs the (nodes, k, k + 1, k + 1) comparisons threaded
+        lists = torch.from_numpy(
+            np.concatenate([np.arange(m)[:, None], self.indices], axis=1).astype(
+                np.int32 if m < 2**31 else np.int64
             )
-        return out.reshape(m, k, N_PAIR_FEATURES)
+        )
+        out = np.empty((m, k, N_PAIR_FEATURES), dtype=np.float32)
+        step = max(1, PAIR_BLOCK // max(1, k))
+        for start in range(0, m, step):
+            rows = slice(start, min(m, start + step))
+            s = sims[rows]
+            nbr = self.indices[rows]
+            with torch.no_grad():
+                own, theirs = lists[rows], lists[torch.from_numpy(nbr)]
+                shared = (own[:, None, :, None] == theirs[:, :, None, :]).sum((2, 3))
+                back = theirs[:, :, 1:] == own[:, None, :1]
+                reverse_rank = torch.where(
+                    back.any(dim=2), back.to(torch.uint8).argmax(dim=2), k
+                )
+            block = out[rows]
+            block[..., 0] = s
+            block[..., 1] = s - s[:, :1]
+            block[..., 2] = s - mean_sim[rows, None]
+            block[..., 3] = s - mean_sim[nbr]
+            block[..., 4] = np.arange(k) / k
+            block[..., 5] = reverse_rank.numpy() / k
+            block[..., 6] = shared.numpy() / (k + 1)
+            block[..., 7] = smoothed_sims[rows]
+            block[..., 8] = cluster_sims[rows]
+        return out
 
 
 def _as_points(V: np.ndarray, metric: str) -> np.ndarray:
-    """Averaged features brought back onto the unit sphere under cosine."""
-    return prepare_features(V, "cosine") if metric == "cosine" else V
+    """Averaged features brought back onto the unit sphere under cosine.
+
+    Averages of unit rows have norms of at most 1, so the plain norm is safe
+    (user input goes through :func:`prepare_features`, which guards against
+    overflow)."""
+    if metric != "cosine":
+        return V
+    norms = np.sqrt(np.einsum("ij,ij->i", V, V))
+    return V * np.where(norms > 0, 1 / np.where(norms > 0, norms, 1), 0)[
+        :, None
+    ].astype(np.float32)
 
 
 def pair_similarity_to(A: np.ndarray, B: np.ndarray, metric: str) -> np.ndarray:

@@ -1,7 +1,9 @@
 import numpy as np
 import pytest
 
+from sklearn_hilander import _graph
 from sklearn_hilander._graph import (
+    distinct_rows,
     euclidean_scale,
     knn_graph,
     normalize_rows,
@@ -73,3 +75,35 @@ def test_approximate_search_is_deterministic_and_accurate(monkeypatch):
     exact = _brute(X.astype(np.float64), 5, "cosine")
     recall = np.mean([len(set(u) & set(v)) / 5 for u, v in zip(a, exact)])
     assert recall > 0.95
+
+
+def _distinct_by_sorting(X):
+    """Reference: first row of each distinct content, by sorting whole rows."""
+    _, keep, inverse = np.unique(X, axis=0, return_index=True, return_inverse=True)
+    order = np.argsort(keep)
+    position = np.empty_like(order)
+    position[order] = np.arange(order.size)
+    return keep[order], position[inverse.ravel()]
+
+
+def test_distinct_rows_finds_exact_copies_only():
+    rng = np.random.RandomState(0)
+    base = rng.standard_normal((50, 6)).astype(np.float32)
+    X = base[rng.randint(0, 50, size=400)]
+    X[7] = np.nextafter(X[7], np.float32(np.inf))  # one ulp away is not a copy
+    keep, inverse = distinct_rows(X)
+    expected_keep, expected_inverse = _distinct_by_sorting(X)
+    np.testing.assert_array_equal(keep, expected_keep)
+    np.testing.assert_array_equal(inverse, expected_inverse)
+    np.testing.assert_array_equal(X[keep][inverse], X)
+
+
+def test_distinct_rows_survives_a_hash_collision(monkeypatch):
+    # every row hashing alike forces the byte-by-byte comparison
+    monkeypatch.setattr(
+        _graph, "_row_hashes", lambda words: np.zeros(len(words), dtype=np.uint64)
+    )
+    X = np.array([[1, 2], [3, 4], [1, 2], [5, 6]], dtype=np.float32)
+    keep, inverse = distinct_rows(X)
+    np.testing.assert_array_equal(keep, [0, 1, 3])
+    np.testing.assert_array_equal(inverse, [0, 1, 0, 2])

@@ -13,7 +13,12 @@ import numpy as np
 import pytest
 
 from sklearn_hilander._decode import canonical_labels
-from sklearn_hilander._graph import euclidean_scale, normalize_rows, pair_similarity
+from sklearn_hilander._graph import (
+    euclidean_scale,
+    neighbour_similarity,
+    normalize_rows,
+    pair_similarity,
+)
 from sklearn_hilander._level import Level, next_level
 
 N_SAMPLES, N_FEATURES, N_NEIGHBORS = 20_000, 256, 32
@@ -52,13 +57,21 @@ def _peak_bytes(function):
 
 @pytest.mark.parametrize(
     "step",
-    ["pair_features", "node_descriptors", "coordinate_inputs", "pair_similarity"],
+    [
+        "pair_features",
+        "node_descriptors",
+        "coordinate_inputs",
+        "pair_similarity",
+        "neighbour_similarity",
+    ],
 )
 def test_level_inputs_are_computed_in_blocks(level, step):
     def run():
         if step == "pair_similarity":
             rows = np.repeat(np.arange(N_SAMPLES), N_NEIGHBORS)
             pair_similarity(level.identity, rows, level.indices.ravel())
+        elif step == "neighbour_similarity":
+            neighbour_similarity(level.identity, level.indices, "euclidean")
         else:
             getattr(level, step)()
 
@@ -88,6 +101,13 @@ def test_blocked_results_match_a_direct_computation(level):
     np.testing.assert_allclose(
         pair_similarity(X, rows, cols)[:5000], direct, rtol=1e-5, atol=1e-6
     )
+    for metric in ("cosine", "euclidean"):
+        np.testing.assert_allclose(
+            neighbour_similarity(X, level.indices, metric).ravel()[:5000],
+            pair_similarity(X, rows[:5000], cols[:5000], metric),
+            rtol=1e-5,
+            atol=1e-5,
+        )
     weights = level.affinity
     direct_mean = np.einsum("ik,ikd->id", weights[:300], X[level.indices[:300]])
     np.testing.assert_allclose(
