@@ -138,12 +138,8 @@ class Level:
                 sims[:, 0],
                 sims[:, -1],
                 sims.std(axis=1),
-                pair_similarity_to(
-                    self.identity,
-                    _as_points(self.neighbour_mean, self.metric),
-                    self.metric,
-                ),
-                pair_similarity_to(self.identity, self.cluster_points, self.metric),
+                similarity_to_averages(self.identity, self.neighbour_mean, self.metric),
+                similarity_to_averages(self.identity, self.cluster_mean, self.metric),
                 self.cohesion,
                 np.log(self.size),
                 in_degree / k,
@@ -165,9 +161,10 @@ class Level:
         m, k = self.indices.shape
         sims = self.similarities
         mean_sim = sims.mean(axis=1)
-        smoothed = _as_points(
-            (self.identity + k * self.neighbour_mean) / (k + 1), self.metric
-        )
+        smoothed = self.neighbour_mean * np.float32(k)
+        smoothed += self.identity
+        smoothed /= np.float32(k + 1)
+        smoothed = _as_points(smoothed, self.metric)
         smoothed_sims = neighbour_similarity(smoothed, self.indices, self.metric)
         # at level 0 the cluster means are the nodes: no new gather
         cluster_sims = (
@@ -222,11 +219,22 @@ def _as_points(V: np.ndarray, metric: str) -> np.ndarray:
     ].astype(np.float32)
 
 
-def pair_similarity_to(A: np.ndarray, B: np.ndarray, metric: str) -> np.ndarray:
-    """Row-wise similarity between matching rows of ``A`` and ``B``, both
-    points of the similarity space (see :func:`_as_points`)."""
-    rows = np.arange(A.shape[0])
-    return pair_similarity(A, rows, rows, metric, Y=B)
+def similarity_to_averages(A: np.ndarray, V: np.ndarray, metric: str) -> np.ndarray:
+    """Similarity of each point ``A[i]`` to the averaged row ``V[i]`` brought
+    onto the sphere (see :func:`_as_points`), a block of rows at a time: no
+    full normalised copy of ``V`` is made."""
+    out = np.empty(A.shape[0], dtype=np.float32)
+    for start in range(0, A.shape[0], PAIR_BLOCK):
+        a = A[start : start + PAIR_BLOCK]
+        b = _as_points(V[start : start + PAIR_BLOCK], metric)
+        if metric == "cosine":
+            out[start : start + PAIR_BLOCK] = np.einsum("ij,ij->i", a, b)
+        else:
+            diff = a - b
+            out[start : start + PAIR_BLOCK] = 1.0 - 0.5 * np.einsum(
+                "ij,ij->i", diff, diff
+            )
+    return out
 
 
 def build_level(
