@@ -178,7 +178,7 @@ class HiLanderClustering(ClusterMixin, BaseEstimator):
     rows are gathered, and the network run, over blocks of fixed size, so
     no per-edge copy of the features and no n-by-n array is ever made.
     Exact neighbour search is used up to 30,000 points and pynndescent
-    above. Clustering a million 128-d points on 2 cores peaked at 6.8 GiB,
+    above. Clustering a million 128-d points on 2 cores peaked at 4.2 GiB,
     input included (see the scaling benchmark).
 
     References
