@@ -10,10 +10,13 @@ its own, under a time limit:
 - ``train``: meta-training ``fit(X, y)`` with ``max_iter=5`` epochs and a
   fixed threshold (the per-epoch cost is what grows with n);
 - ``finch``: FINCH (cosine);
-- ``hdbscan`` and ``dbscan``: scikit-learn's, as far as they finish.
+- ``hdbscan`` and ``dbscan``: scikit-learn's, as far as they finish;
+- ``paired``: the kNN graph and inference timed alternately in one process
+  (3 rounds); the 1.5x target is judged on the median of these ratios.
 
     python benchmarks/scaling.py                       # all sizes and methods
     python benchmarks/scaling.py --sizes 10000 30000   # a subset
+    python benchmarks/scaling.py --sizes               # only rewrite the report
 
 Results are merged into docs/scaling_results.json (so sizes can be run in
 separate sessions), then docs/scaling_results.md and the log-log plots in
@@ -355,7 +358,10 @@ def report(results: dict) -> list[str]:
         "",
         f"Runs shorter than {REPEAT_BELOW_SECONDS} s are repeated in "
         f"{REPEATS} fresh processes and report the median time and the largest "
-        "peak. "
+        "peak. Times of one method vary by 20 to 40% from one process to the "
+        "next on this shared machine, so the inference/kNN ratio is also "
+        f"measured by timing the two alternately, {PAIRED_ROUNDS} times each, "
+        "in one warmed-up process. "
         "Reading the curves: up to 30,000 points our kNN graph is exact "
         "(blocked matrix products); above, pynndescent builds it. FINCH "
         "switches to pynndescent above 70,000 points, hence its drop at "
