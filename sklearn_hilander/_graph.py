@@ -132,23 +132,19 @@ def pair_similarity(
 
 
 def neighbour_similarity(
-    X: np.ndarray,
-    indices: np.ndarray,
-    metric: str = "cosine",
-    Y: np.ndarray | None = None,
+    X: np.ndarray, indices: np.ndarray, metric: str = "cosine"
 ) -> np.ndarray:
-    """Similarity of each row ``X[i]`` to its neighbours ``Y[indices[i]]``, (m, k).
+    """Similarity of each row ``X[i]`` to its neighbours ``X[indices[i]]``, (m, k).
 
     The same values as :func:`pair_similarity` over the edges of a
     fixed-width graph, computed a block of nodes at a time so that each
     centre row is read once rather than once per edge.
     """
-    Y = X if Y is None else Y
     m, k = indices.shape
     out = np.empty((m, k), dtype=np.float32)
     step = max(1, PAIR_BLOCK // max(1, k))
     for start in range(0, m, step):
-        centre, around = X[start : start + step], Y[indices[start : start + step]]
+        centre, around = X[start : start + step], X[indices[start : start + step]]
         if metric == "cosine":
             out[start : start + step] = np.einsum("bd,bkd->bk", centre, around)
         else:
@@ -252,7 +248,9 @@ def _distinct_rows_by_bytes(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return _in_row_order(keep, inverse.ravel())
 
 
-def _in_row_order(keep: np.ndarray, inverse: np.ndarray):
+def _in_row_order(
+    keep: np.ndarray, inverse: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """Renumber distinct contents by the row where each first appears."""
     order = np.argsort(keep)
     position = np.empty_like(order)

@@ -102,11 +102,11 @@ class Level:
             return self.identity
         return _as_points(self.cluster_mean, self.metric)
 
-    @cached_property
     def _affinity_matrix(self) -> torch.Tensor:
         """The affinity as a sparse (m, m) CSR matrix, row ``i`` holding the
         weights of ``i``'s neighbours: aggregating is then one sparse product,
-        which torch runs on all threads without gathering neighbour rows."""
+        which torch runs on all threads without gathering neighbour rows.
+        It shares the level's arrays, so building it copies nothing."""
         m, k = self.indices.shape
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message="Sparse CSR tensor support")
@@ -120,11 +120,11 @@ class Level:
 
     def _aggregate(self, values: np.ndarray) -> np.ndarray:
         """Affinity-weighted mean of ``values`` over each node's neighbours."""
+        if self.n_neighbors == 0 or self.n_nodes == 0:
+            return np.zeros(values.shape, dtype=np.float32)
         flat = np.ascontiguousarray(values, dtype=np.float32).reshape(self.n_nodes, -1)
-        if self.n_neighbors == 0:
-            return np.zeros_like(values, dtype=np.float32)
         with torch.no_grad():
-            out = self._affinity_matrix @ torch.from_numpy(flat)
+            out = self._affinity_matrix() @ torch.from_numpy(flat)
         return out.numpy().reshape(values.shape)
 
     def node_descriptors(self) -> np.ndarray:
@@ -180,7 +180,10 @@ class Level:
             )
         )
         out = np.empty((m, k, N_PAIR_FEATURES), dtype=np.float32)
-        step = max(1, PAIR_BLOCK // max(1, k))
+        if k == 0:
+            return out
+        rank = np.arange(k) / k
+        step = max(1, PAIR_BLOCK // k)
         for start in range(0, m, step):
             rows = slice(start, min(m, start + step))
             s = sims[rows]
@@ -197,7 +200,7 @@ class Level:
             block[..., 1] = s - s[:, :1]
             block[..., 2] = s - mean_sim[rows, None]
             block[..., 3] = s - mean_sim[nbr]
-            block[..., 4] = np.arange(k) / k
+            block[..., 4] = rank
             block[..., 5] = reverse_rank.numpy() / k
             block[..., 6] = shared.numpy() / (k + 1)
             block[..., 7] = smoothed_sims[rows]
@@ -208,15 +211,15 @@ class Level:
 def _as_points(V: np.ndarray, metric: str) -> np.ndarray:
     """Averaged features brought back onto the unit sphere under cosine.
 
-    Averages of unit rows have norms of at most 1, so the plain norm is safe
-    (user input goes through :func:`prepare_features`, which guards against
-    overflow)."""
+    Averages of unit rows have norms of at most 1, so squaring cannot
+    overflow (user input goes through :func:`prepare_features`, which guards
+    against that); zero rows stay zero."""
     if metric != "cosine":
         return V
     norms = np.sqrt(np.einsum("ij,ij->i", V, V))
-    return V * np.where(norms > 0, 1 / np.where(norms > 0, norms, 1), 0)[
-        :, None
-    ].astype(np.float32)
+    inverse = np.zeros_like(norms)
+    np.divide(1, norms, out=inverse, where=norms > 0)
+    return V * inverse[:, None]
 
 
 def similarity_to_averages(A: np.ndarray, V: np.ndarray, metric: str) -> np.ndarray:

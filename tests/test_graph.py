@@ -9,6 +9,7 @@ from sklearn_hilander._graph import (
     normalize_rows,
     prepare_features,
 )
+from sklearn_hilander._level import N_PAIR_FEATURES, first_level
 
 
 def _brute(X, k, metric):
@@ -107,3 +108,12 @@ def test_distinct_rows_survives_a_hash_collision(monkeypatch):
     keep, inverse = distinct_rows(X)
     np.testing.assert_array_equal(keep, [0, 1, 3])
     np.testing.assert_array_equal(inverse, [0, 1, 0, 2])
+
+
+@pytest.mark.parametrize("n_points", [0, 1])
+def test_edge_inputs_without_neighbours_are_empty_not_errors(n_points):
+    X = np.ones((n_points, 3), dtype=np.float32)
+    level = first_level(X, n_neighbors=5, metric="cosine")
+    assert level.n_neighbors == 0
+    assert level.pair_features().shape == (n_points, 0, N_PAIR_FEATURES)
+    np.testing.assert_array_equal(level.neighbour_mean, np.zeros((n_points, 3)))
