@@ -319,13 +319,11 @@ def report(results: dict) -> list[str]:
     ratio.append(
         "| separate processes (the medians above) | " + " | ".join(cells) + " |"
     )
-    paired = paired_ratios(results, sizes)
-    cells = [
-        f"{paired[n]:.2f}x ({', '.join(f'{r:.2f}' for r in rounds)})"
-        if n in paired
-        else ""
-        for n, rounds in ((n, _paired_rounds(results, n)) for n in sizes)
-    ]
+    cells = []
+    for n in sizes:
+        entry = _ok(results, PAIRED, n)
+        rounds = ", ".join(f"{r:.2f}" for r in entry["ratios"]) if entry else ""
+        cells.append(f"{entry['ratio']:.2f}x ({rounds})" if entry else "")
     ratio.append(
         f"| one process, alternating (median of {PAIRED_ROUNDS} pairs) | "
         + " | ".join(cells)
@@ -399,16 +397,10 @@ def inference_over_knn(results: dict, sizes) -> dict[int, float]:
     }
 
 
-def _paired_rounds(results: dict, n: int) -> list[float]:
-    entry = _ok(results, PAIRED, n)
-    return entry["ratios"] if entry else []
-
-
 def paired_ratios(results: dict, sizes) -> dict[int, float]:
     """Median inference/kNN ratio of the alternating runs in one process."""
-    return {
-        n: _ok(results, PAIRED, n)["ratio"] for n in sizes if _ok(results, PAIRED, n)
-    }
+    entries = {n: _ok(results, PAIRED, n) for n in sizes}
+    return {n: entry["ratio"] for n, entry in entries.items() if entry}
 
 
 def verdict(results: dict) -> list[str]:

@@ -102,6 +102,19 @@ def _approximate_knn(X, n_neighbors, metric, random_state, n_jobs, verbose):
     return candidates[keep].reshape(n, n_neighbors).astype(np.int64)
 
 
+def row_similarity(a: np.ndarray, b: np.ndarray, metric: str) -> np.ndarray:
+    """Similarity of matching rows of ``a`` and ``b`` (leading axes broadcast).
+
+    The cosine for ``metric="cosine"`` on prepared features (see
+    :func:`prepare_features`); ``1 - ||a - b||^2 / 2`` for
+    ``metric="euclidean"``, which equals the cosine on unit vectors.
+    """
+    if metric == "cosine":
+        return np.einsum("...d,...d->...", a, b)
+    diff = a - b
+    return 1.0 - 0.5 * np.einsum("...d,...d->...", diff, diff)
+
+
 def pair_similarity(
     X: np.ndarray,
     rows: np.ndarray,
@@ -111,23 +124,15 @@ def pair_similarity(
 ) -> np.ndarray:
     """Similarity of ``X[rows]`` and ``Y[cols]`` pair by pair (``Y`` defaults to ``X``).
 
-    The cosine for ``metric="cosine"`` on prepared features (see
-    :func:`prepare_features`); ``1 - ||a - b||^2 / 2`` for
-    ``metric="euclidean"``, which equals the cosine on unit vectors. Pairs are
-    gathered in blocks, so memory does not grow with the number of pairs
-    beyond the result itself.
+    See :func:`row_similarity`. Pairs are gathered in blocks, so memory does
+    not grow with the number of pairs beyond the result itself.
     """
     Y = X if Y is None else Y
     rows, cols = np.asarray(rows), np.asarray(cols)
     out = np.empty(rows.shape[0], dtype=np.float32)
     for start in range(0, rows.shape[0], PAIR_BLOCK):
         sl = slice(start, start + PAIR_BLOCK)
-        a, b = X[rows[sl]], Y[cols[sl]]
-        if metric == "cosine":
-            out[sl] = np.einsum("ij,ij->i", a, b)
-        else:
-            diff = a - b
-            out[sl] = 1.0 - 0.5 * np.einsum("ij,ij->i", diff, diff)
+        out[sl] = row_similarity(X[rows[sl]], Y[cols[sl]], metric)
     return out
 
 
@@ -144,12 +149,9 @@ def neighbour_similarity(
     out = np.empty((m, k), dtype=np.float32)
     step = max(1, PAIR_BLOCK // max(1, k))
     for start in range(0, m, step):
-        centre, around = X[start : start + step], X[indices[start : start + step]]
-        if metric == "cosine":
-            out[start : start + step] = np.einsum("bd,bkd->bk", centre, around)
-        else:
-            diff = around - centre[:, None, :]
-            out[start : start + step] = 1.0 - 0.5 * np.einsum("bkd,bkd->bk", diff, diff)
+        centre = X[start : start + step, None, :]
+        around = X[indices[start : start + step]]
+        out[start : start + step] = row_similarity(centre, around, metric)
     return out
 
 

@@ -30,6 +30,7 @@ from ._graph import (
     knn_graph,
     neighbour_similarity,
     pair_similarity,
+    row_similarity,
 )
 
 N_PAIR_FEATURES = 9
@@ -228,15 +229,8 @@ def similarity_to_averages(A: np.ndarray, V: np.ndarray, metric: str) -> np.ndar
     full normalised copy of ``V`` is made."""
     out = np.empty(A.shape[0], dtype=np.float32)
     for start in range(0, A.shape[0], PAIR_BLOCK):
-        a = A[start : start + PAIR_BLOCK]
-        b = _as_points(V[start : start + PAIR_BLOCK], metric)
-        if metric == "cosine":
-            out[start : start + PAIR_BLOCK] = np.einsum("ij,ij->i", a, b)
-        else:
-            diff = a - b
-            out[start : start + PAIR_BLOCK] = 1.0 - 0.5 * np.einsum(
-                "ij,ij->i", diff, diff
-            )
+        rows = slice(start, start + PAIR_BLOCK)
+        out[rows] = row_similarity(A[rows], _as_points(V[rows], metric), metric)
     return out
 
 

@@ -26,15 +26,14 @@ from .metrics import bcubed_f_score
 COARSE_LOGITS = np.arange(-3.0, 6.01, 0.5)
 FINE_LOGIT_STEP = 0.1
 
-# Seed nodes per optimisation step (and per inference block): memory per step
-# is bounded by this times k, whatever the size of the graph.
+# Nodes per network call, in training (seed nodes per optimisation step) and
+# at inference: memory per call is bounded by this times k, whatever the size
+# of the graph, and at k = 10 each (edges, hidden) activation stays near
+# 2.6 MB, in cache (8,192-node calls ran the same network 1.5 to 2 times
+# slower on 300k points).
 BATCH_NODES = 1024
-# Nodes per inference task (the unit a distributed joblib backend ships), and
-# per network call within a task: an edge block of 1,024 nodes keeps each
-# (edges, hidden) activation near 2.6 MB, in cache; 8,192-node calls ran the
-# same network 1.5 to 2 times slower on 300k points.
+# Nodes per inference task: the unit a distributed joblib backend ships.
 INFERENCE_NODES = 8192
-SCORING_NODES = 1024
 # The threshold search decodes the labelled set a few dozen times; above this
 # many points it runs on randomly drawn whole classes, which keeps each class's
 # neighbourhoods intact and the search's cost independent of n.
@@ -325,8 +324,8 @@ def _score_block(net, centre, neighbour, pair, similarities, device):
     terms of its centres (batch, hidden) and their neighbours (batch, k, hidden)."""
     probs = np.empty(similarities.shape, dtype=np.float32)
     density = np.empty(similarities.shape[0], dtype=np.float32)
-    for start in range(0, similarities.shape[0], SCORING_NODES):
-        rows = slice(start, start + SCORING_NODES)
+    for start in range(0, similarities.shape[0], BATCH_NODES):
+        rows = slice(start, start + BATCH_NODES)
         logits = net.edge_logits(
             torch.from_numpy(centre[rows]).to(device),
             torch.from_numpy(neighbour[rows]).to(device),
