@@ -12,7 +12,7 @@ def small_blocks(monkeypatch, small_task):
     """Several kNN and inference blocks even on the small test set."""
     _, _, X_test, _ = small_task
     monkeypatch.setattr(_train, "INFERENCE_NODES", 500)
-    monkeypatch.setattr(_graph, "_BLOCK_BYTES", 4 * 500 * len(X_test))
+    monkeypatch.setattr(_graph, "EXACT_BLOCK_ROWS", 500)
     n_blocks = -(-len(X_test) // 500)
     assert n_blocks >= 4
     return n_blocks

@@ -22,7 +22,14 @@ def _brute(X, k, metric):
 
 
 @pytest.mark.parametrize("metric", ["cosine", "euclidean"])
-def test_exact_search_matches_brute_force(metric):
+@pytest.mark.parametrize("block_rows, tile_columns", [(1024, 4096), (64, 45), (7, 4)])
+def test_exact_search_matches_brute_force(
+    metric, block_rows, tile_columns, monkeypatch
+):
+    # blocks and tiles that do not divide 300, tiles narrower than k, and a
+    # block's own rows split across tiles
+    monkeypatch.setattr(_graph, "EXACT_BLOCK_ROWS", block_rows)
+    monkeypatch.setattr(_graph, "EXACT_TILE_COLUMNS", tile_columns)
     rng = np.random.RandomState(0)
     X = prepare_features(rng.randn(300, 8), metric, 2.0)
     indices, sims = knn_graph(X, 7, metric=metric)
@@ -64,9 +71,7 @@ def test_self_excluded_even_with_duplicates():
 
 
 def test_approximate_search_is_deterministic_and_accurate(monkeypatch):
-    import sklearn_hilander._graph as graph
-
-    monkeypatch.setattr(graph, "EXACT_SEARCH_MAX_SAMPLES", 100)
+    monkeypatch.setattr(_graph, "EXACT_SEARCH_MAX_SAMPLES", 100)
     rng = np.random.RandomState(3)
     centres = normalize_rows(rng.randn(40, 16))
     X = normalize_rows(np.repeat(centres, 20, axis=0) + 0.1 * rng.randn(800, 16))
