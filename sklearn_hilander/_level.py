@@ -165,7 +165,9 @@ class Level:
         smoothed = self.neighbour_mean * np.float32(k)
         smoothed += self.identity
         smoothed /= np.float32(k + 1)
-        smoothed = _as_points(smoothed, self.metric)
+        if self.metric == "cosine":
+            # in place: a second (m, d) array costs more than the scaling
+            smoothed *= _inverse_norms(smoothed)[:, None]
         smoothed_sims = neighbour_similarity(smoothed, self.indices, self.metric)
         # at level 0 the cluster means are the nodes: no new gather
         cluster_sims = (
@@ -217,10 +219,15 @@ def _as_points(V: np.ndarray, metric: str) -> np.ndarray:
     against that); zero rows stay zero."""
     if metric != "cosine":
         return V
+    return V * _inverse_norms(V)[:, None]
+
+
+def _inverse_norms(V: np.ndarray) -> np.ndarray:
+    """One over each row's L2 norm, 0 for zero rows (see :func:`_as_points`)."""
     norms = np.sqrt(np.einsum("ij,ij->i", V, V))
     inverse = np.zeros_like(norms)
     np.divide(1, norms, out=inverse, where=norms > 0)
-    return V * inverse[:, None]
+    return inverse
 
 
 def similarity_to_averages(A: np.ndarray, V: np.ndarray, metric: str) -> np.ndarray:
