@@ -12,7 +12,7 @@ its own, under a time limit:
 - ``finch``: FINCH (cosine);
 - ``hdbscan`` and ``dbscan``: scikit-learn's, as far as they finish;
 - ``paired``: the kNN graph and inference timed alternately in one process
-  (3 rounds); the 1.5x target is judged on the median of these ratios.
+  (5 rounds); the 1.5x target is judged on the median of these ratios.
 
     python benchmarks/scaling.py                       # all sizes and methods
     python benchmarks/scaling.py --sizes 10000 30000   # a subset
@@ -58,7 +58,7 @@ N_FEATURES = 128
 WARM_UP_SAMPLES = 2_000
 # kNN graph and inference timed alternately in one process, this many times
 PAIRED = "paired"
-PAIRED_ROUNDS = 3
+PAIRED_ROUNDS = 5
 REPEATS = 3
 REPEAT_BELOW_SECONDS = 60
 # finch-clust's default use_ann_above_samples: pynndescent above this size
@@ -411,15 +411,24 @@ def verdict(results: dict) -> list[str]:
     ratios = paired_ratios(results, sizes) or inference_over_knn(results, sizes)
     if ratios:
         missed = [f"{n:,} ({r:.2f}x)" for n, r in ratios.items() if r > 1.5]
+        closest = max(ratios, key=ratios.get)
+        rounds = (_ok(results, PAIRED, closest) or {}).get("ratios", [])
+        spread = (
+            f"; its single rounds ranged from {min(rounds):.2f}x to "
+            f"{max(rounds):.2f}x, so the margin is within this machine's noise"
+            if rounds and max(rounds) > 1.5
+            else ""
+        )
+        met = f"met (closest: {ratios[closest]:.2f}x at {closest:,}{spread})."
         lines.append(
             "- Inference within 1.5x of the kNN-graph time at every n "
-            "(alternating runs in one process): "
-            + ("met." if not missed else "**missed** at " + ", ".join(missed) + ".")
+            "(median of the alternating runs in one process): "
+            + (met if not missed else "**missed** at " + ", ".join(missed) + ".")
             + " Beyond the graph of the points, inference pays the kNN graphs "
             "of the higher levels (their nodes are the clusters below) and the "
             "network; profiled at 300,000 points, the higher levels' searches "
             "took about a seventh of the run (an exact search over the 19,875 "
-            "clusters of the third level alone took 1.6 s) and the network's "
+            "clusters of the third level alone took 1.2 s) and the network's "
             "inputs and scoring about a sixth."
         )
     largest = max(sizes) if sizes else None
