@@ -85,8 +85,10 @@ def _knn_block(X, offset, start, stop, n_neighbors):
             S = rows @ data[first:last].T
             if offset is not None:
                 S += torch.from_numpy(offset[first:last])
-            own = torch.arange(max(start, first), max(start, first, min(stop, last)))
-            S[own - start, own - first] = -torch.inf
+            own_first, own_last = max(start, first), min(stop, last)
+            if own_first < own_last:  # the block's own rows are in this tile
+                own = torch.arange(own_first, own_last)
+                S[own - start, own - first] = -torch.inf
             values, indices = S.topk(min(n_neighbors, last - first), dim=1)
             best_values.append(values)
             best_indices.append(indices + first)
