@@ -165,9 +165,8 @@ class Level:
         smoothed = self.neighbour_mean * np.float32(k)
         smoothed += self.identity
         smoothed /= np.float32(k + 1)
-        if self.metric == "cosine":
-            # in place: a second (m, d) array costs more than the scaling
-            smoothed *= _inverse_norms(smoothed)[:, None]
+        # in place: a second (m, d) array costs more than the scaling
+        smoothed = _as_points(smoothed, self.metric, out=smoothed)
         smoothed_sims = neighbour_similarity(smoothed, self.indices, self.metric)
         # at level 0 the cluster means are the nodes: no new gather
         cluster_sims = (
@@ -211,23 +210,19 @@ class Level:
         return out
 
 
-def _as_points(V: np.ndarray, metric: str) -> np.ndarray:
-    """Averaged features brought back onto the unit sphere under cosine.
+def _as_points(V: np.ndarray, metric: str, out: np.ndarray | None = None) -> np.ndarray:
+    """Averaged features brought back onto the unit sphere under cosine,
+    written to ``out`` (``out=V`` scales in place) or to a new array.
 
     Averages of unit rows have norms of at most 1, so squaring cannot
     overflow (user input goes through :func:`prepare_features`, which guards
-    against that); zero rows stay zero."""
+    against that); zero rows stay zero. Under euclidean ``V`` is returned."""
     if metric != "cosine":
         return V
-    return V * _inverse_norms(V)[:, None]
-
-
-def _inverse_norms(V: np.ndarray) -> np.ndarray:
-    """One over each row's L2 norm, 0 for zero rows (see :func:`_as_points`)."""
     norms = np.sqrt(np.einsum("ij,ij->i", V, V))
     inverse = np.zeros_like(norms)
     np.divide(1, norms, out=inverse, where=norms > 0)
-    return inverse
+    return np.multiply(V, inverse[:, None], out=out)
 
 
 def similarity_to_averages(A: np.ndarray, V: np.ndarray, metric: str) -> np.ndarray:
