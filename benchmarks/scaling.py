@@ -374,7 +374,7 @@ def report(results: dict) -> list[str]:
         "user). "
         f"Start-up, as measured by that warm-up: {startup_summary(results)}. "
         "Meta-training runs "
-        "5 epochs over the ground-truth hierarchies of 3 neighbour counts, "
+        "5 epochs over the ground-truth hierarchies of 3 neighbor counts, "
         "with a fixed threshold, and then clusters its training set once. "
         "DBSCAN (eps=0.5) and HDBSCAN run with fixed parameters, as timing "
         "references; their F-scores here are not tuned (the quality benchmark "
@@ -456,8 +456,8 @@ def verdict(results: dict) -> list[str]:
             + " and ".join(f"{m:,}" for m in faster)
             + f" points (at {n:,}, HiLanderClustering takes "
             f"{h['seconds'] / f['seconds']:.1f}x FINCH's time): it links each "
-            "point to its single nearest neighbour, a cheaper search than a "
-            f"10-neighbour graph. Its BCubed F there is {f['fb']:.3f} against "
+            "point to its single nearest neighbor, a cheaper search than a "
+            f"10-neighbor graph. Its BCubed F there is {f['fb']:.3f} against "
             f"{h['fb']:.3f}."
         )
     return lines

@@ -2,7 +2,7 @@
 Precision and recall against the link threshold
 ===============================================
 
-A point joins a denser neighbour only if the network's link probability beats
+A point joins a denser neighbor only if the network's link probability beats
 ``link_threshold``. A higher threshold splits more (pairs put together are
 more often right: precision), a lower one merges more (more of the pairs that
 belong together are found: recall). ``link_threshold="auto"`` lets ``fit``

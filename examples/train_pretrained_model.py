@@ -1,7 +1,7 @@
 """Train the general-purpose network bundled for clustering without labels.
 
 HiLanderClustering's network reads only class-blind kNN geometry
-(similarities, ranks, shared neighbours, density profiles), never raw
+(similarities, ranks, shared neighbors, density profiles), never raw
 coordinates, so one network serves any feature dimension. This script trains
 it on varied synthetic embedding sets (dimensions 8 to 128, tight to loose
 classes, few to many look-alike classes) plus Omniglot features of the

@@ -1,6 +1,6 @@
 """Hierarchical decoding: links -> forest -> clusters -> supernodes, repeated.
 
-At every level each node keeps at most one link: to the neighbour with the
+At every level each node keeps at most one link: to the neighbor with the
 highest link score among those that are denser (ties broken by node index)
 and score above the threshold. Increasing density makes the kept links a
 forest; its trees are the clusters, their roots (density peaks) become the
@@ -17,7 +17,7 @@ import numpy as np
 from scipy import sparse
 from scipy.sparse.csgraph import connected_components
 
-from ._graph import PAIR_BLOCK
+from ._graph import ROW_BLOCK
 from ._level import Level, first_level, next_level
 
 # Similarity above which two nodes count as copies of one point (an angle of
@@ -37,9 +37,9 @@ Scorer = Callable[[Level], "tuple[np.ndarray, np.ndarray]"]
 def select_parents(
     indices: np.ndarray, scores: np.ndarray, density: np.ndarray, threshold: float
 ) -> np.ndarray:
-    """Each node's parent among its neighbours, or -1 for a density peak.
+    """Each node's parent among its neighbors, or -1 for a density peak.
 
-    The parent is the neighbour with the highest score among those with a
+    The parent is the neighbor with the highest score among those with a
     higher density and a score strictly above ``threshold``. Equal densities
     (exact duplicates have them) are ordered by node index, so that copies of
     one point can still join each other and the links still form a forest.
@@ -168,8 +168,8 @@ def canonical_labels(labels: np.ndarray, X: np.ndarray) -> np.ndarray:
     # float64 projection, a block of rows at a time (no float64 copy of X)
     key = np.concatenate(
         [
-            np.asarray(X[start : start + PAIR_BLOCK], dtype=np.float64) @ direction
-            for start in range(0, X.shape[0], PAIR_BLOCK)
+            np.asarray(X[start : start + ROW_BLOCK], dtype=np.float64) @ direction
+            for start in range(0, X.shape[0], ROW_BLOCK)
         ]
     )
     _, labels = np.unique(labels, return_inverse=True)

@@ -54,28 +54,28 @@ class HiLanderClustering(ClusterMixin, BaseEstimator):
     """Hierarchical clustering by a graph neural network meta-trained on labels.
 
     ``fit(X, y)`` learns, from labelled points of some classes, how to tell
-    whether two neighbouring points belong together; ``fit_predict(X)`` then
+    whether two neighboring points belong together; ``fit_predict(X)`` then
     clusters new points whose classes were never seen. Clustering follows
     Hi-LANDER (Xing et al., ICCV 2021): build a kNN graph, predict for every
     edge the probability that both ends belong together and for every node a
-    density, link each node to its most likely denser neighbour if that
+    density, link each node to its most likely denser neighbor if that
     probability beats ``link_threshold``, take connected components, turn the
     clusters into supernodes and repeat until no link is added.
 
     Unlike the paper's network, ours scores an edge from how the pair sits in
-    the graph (similarity, ranks, shared neighbours, neighbourhood and cluster
+    the graph (similarity, ranks, shared neighbors, neighborhood and cluster
     similarities) and from class-blind node descriptors, so it transfers to
     classes it never saw instead of memorising the training classes.
 
     Parameters
     ----------
     n_neighbors : int, default=10
-        Neighbours per node in the kNN graph (self excluded).
+        Neighbors per node in the kNN graph (self excluded).
     metric : {"cosine", "euclidean"}, default="cosine"
         Similarity between feature vectors. With "euclidean", features are
         scaled by their spread measured in ``fit``.
     link_threshold : "auto" or float in [0, 1], default="auto"
-        Minimum link probability for a node to join a denser neighbour.
+        Minimum link probability for a node to join a denser neighbor.
         "auto" uses the value chosen in ``fit`` on the labelled data
         (``threshold_``); a float overrides it. Higher splits more.
     min_cluster_size : int, default=1
@@ -97,7 +97,7 @@ class HiLanderClustering(ClusterMixin, BaseEstimator):
         of its nodes (further levels would each cost a kNN search for a
         handful of merges).
     train_n_neighbors : tuple of int or None, default=None
-        Neighbour counts of the training graphs; None uses ``n_neighbors``,
+        Neighbor counts of the training graphs; None uses ``n_neighbors``,
         half and a third of it, like the paper's (10, 5, 3).
     train_levels : int, default=3
         Levels of the ground-truth hierarchy built for each training ``k``.
@@ -123,7 +123,7 @@ class HiLanderClustering(ClusterMixin, BaseEstimator):
         e.g. ``link_threshold`` in a grid search, does not retrain. A string
         is the path of the cache directory.
     random_state : int, RandomState instance or None, default=None
-        Seeds training and approximate neighbour search; an int gives the
+        Seeds training and approximate neighbor search; an int gives the
         same labels on every CPU run.
     verbose : int, default=0
         When > 0, show tqdm progress bars for the training epochs (with the
@@ -177,7 +177,7 @@ class HiLanderClustering(ClusterMixin, BaseEstimator):
     features and link probabilities are the only per-edge arrays; feature
     rows are gathered, and the network run, over blocks of fixed size, so
     no per-edge copy of the features and no n-by-n array is ever made.
-    Exact neighbour search is used up to 30,000 points and pynndescent
+    Exact neighbor search is used up to 30,000 points and pynndescent
     above. Clustering a million 128-d points on 2 cores peaked at 4.2 GiB,
     input included (see the scaling benchmark).
 
@@ -467,7 +467,7 @@ class HiLanderClustering(ClusterMixin, BaseEstimator):
         """Decode ``X``; exact duplicate rows are clustered as one point.
 
         Copies of one point have nothing to tell them apart, so no network
-        can be trusted to link them all (with more copies than neighbours
+        can be trusted to link them all (with more copies than neighbors
         their kNN lists are arbitrary); clustering each distinct row once and
         handing its label to its copies keeps them together by construction.
         """

@@ -1,8 +1,8 @@
-"""k-nearest-neighbour graphs over feature rows.
+"""k-nearest-neighbor graphs over feature rows.
 
 The graph is stored in a fixed-width layout: ``indices[i, r]`` is the ``r``-th
-nearest neighbour of row ``i`` (self excluded) and ``similarities[i, r]`` its
-similarity, sorted in decreasing order. Every edge points from a neighbour
+nearest neighbor of row ``i`` (self excluded) and ``similarities[i, r]`` its
+similarity, sorted in decreasing order. Every edge points from a neighbor
 ``j = indices[i, r]`` to the centre ``i``, as in Hi-LANDER.
 """
 
@@ -18,7 +18,7 @@ from tqdm.auto import tqdm
 # tens of thousands of rows; beyond that pynndescent wins.
 EXACT_SEARCH_MAX_SAMPLES = 30_000
 # Random-projection trees seeding pynndescent. Its default (12 at most) found
-# 63% of the true 10 neighbours on 1M synthetic 128-d points; 32 trees found
+# 63% of the true 10 neighbors on 1M synthetic 128-d points; 32 trees found
 # 89% for 15% more time and no measurable extra memory.
 APPROXIMATE_SEARCH_TREES = 32
 # Tiles of the exact search: each joblib task takes a block of rows and walks
@@ -27,9 +27,9 @@ APPROXIMATE_SEARCH_TREES = 32
 # 20k rows, their similarities being written out to memory and read back.
 EXACT_BLOCK_ROWS = 1024
 EXACT_TILE_COLUMNS = 4096
-# Pairs (or nodes' neighbour lists) gathered at once wherever per-pair feature
+# Pairs (or nodes' neighbor lists) gathered at once wherever per-pair feature
 # rows are needed: bounds the temporary (block, n_features) copies.
-PAIR_BLOCK = 8192
+ROW_BLOCK = 8192
 
 
 def normalize_rows(X: np.ndarray) -> np.ndarray:
@@ -56,7 +56,7 @@ def _exact_knn(X: np.ndarray, n_neighbors: int, metric: str, verbose) -> np.ndar
     (e.g. "dask").
     """
     n = X.shape[0]
-    # rank euclidean neighbours by a.b - |b|^2 / 2, which orders like -|a-b|^2
+    # rank euclidean neighbors by a.b - |b|^2 / 2, which orders like -|a-b|^2
     offset = -0.5 * np.einsum("ij,ij->i", X, X) if metric == "euclidean" else None
     starts = range(0, n, EXACT_BLOCK_ROWS)
     tasks = (
@@ -71,7 +71,7 @@ def _exact_knn(X: np.ndarray, n_neighbors: int, metric: str, verbose) -> np.ndar
 
 
 def _knn_block(X, offset, start, stop, n_neighbors):
-    """Neighbours of rows ``start:stop`` among all rows of ``X``; ``offset``
+    """Neighbors of rows ``start:stop`` among all rows of ``X``; ``offset``
     (one value per row, or None) is added to every similarity.
 
     The best ``n_neighbors`` of every column tile are kept, then the best
@@ -151,16 +151,16 @@ def pair_similarity(
     Y = X if Y is None else Y
     rows, cols = np.asarray(rows), np.asarray(cols)
     out = np.empty(rows.shape[0], dtype=np.float32)
-    for start in range(0, rows.shape[0], PAIR_BLOCK):
-        sl = slice(start, start + PAIR_BLOCK)
+    for start in range(0, rows.shape[0], ROW_BLOCK):
+        sl = slice(start, start + ROW_BLOCK)
         out[sl] = row_similarity(X[rows[sl]], Y[cols[sl]], metric)
     return out
 
 
-def neighbour_similarity(
+def neighbor_similarity(
     X: np.ndarray, indices: np.ndarray, metric: str = "cosine"
 ) -> np.ndarray:
-    """Similarity of each row ``X[i]`` to its neighbours ``X[indices[i]]``, (m, k).
+    """Similarity of each row ``X[i]`` to its neighbors ``X[indices[i]]``, (m, k).
 
     The same values as :func:`pair_similarity` over the edges of a
     fixed-width graph, computed a block of nodes at a time so that each
@@ -168,7 +168,7 @@ def neighbour_similarity(
     """
     m, k = indices.shape
     out = np.empty((m, k), dtype=np.float32)
-    step = max(1, PAIR_BLOCK // max(1, k))
+    step = max(1, ROW_BLOCK // max(1, k))
     for start in range(0, m, step):
         centre = X[start : start + step, None, :]
         around = X[indices[start : start + step]]
@@ -192,9 +192,9 @@ def knn_graph(
     X : ndarray of shape (n_samples, n_features)
         Features from :func:`prepare_features` (unit rows for cosine).
     n_neighbors : int
-        Neighbours per row, self excluded; clipped to ``n_samples - 1``.
+        Neighbors per row, self excluded; clipped to ``n_samples - 1``.
     metric : {"cosine", "euclidean"}
-        How neighbours are ranked.
+        How neighbors are ranked.
     random_state : int, RandomState or None
         Seeds pynndescent on inputs above ``EXACT_SEARCH_MAX_SAMPLES`` rows.
     n_jobs : int or None
@@ -218,7 +218,7 @@ def knn_graph(
         indices = _exact_knn(X, k, metric, verbose)
     else:
         indices = _approximate_knn(X, k, metric, random_state, n_jobs, verbose)
-    sims = neighbour_similarity(X, indices, metric)
+    sims = neighbor_similarity(X, indices, metric)
     # exact re-scoring may reorder approximate candidates; keep rows sorted
     order = np.lexsort((indices, -sims), axis=1)
     indices = np.take_along_axis(indices, order, axis=1)
@@ -258,9 +258,9 @@ def _row_hashes(words: np.ndarray) -> np.ndarray:
         1, np.iinfo(np.int64).max, size=words.shape[1], dtype=np.int64
     ).astype(np.uint64) | np.uint64(1)
     hashes = np.empty(words.shape[0], dtype=np.uint64)
-    for start in range(0, words.shape[0], PAIR_BLOCK):
-        block = words[start : start + PAIR_BLOCK].astype(np.uint64)
-        hashes[start : start + PAIR_BLOCK] = (block * multipliers).sum(axis=1)
+    for start in range(0, words.shape[0], ROW_BLOCK):
+        block = words[start : start + ROW_BLOCK].astype(np.uint64)
+        hashes[start : start + ROW_BLOCK] = (block * multipliers).sum(axis=1)
     return hashes
 
 
@@ -287,8 +287,8 @@ def euclidean_scale(X: np.ndarray) -> float:
     Accumulated in float64 a block of rows at a time."""
     mean = X.mean(axis=0, dtype=np.float64)
     total = 0.0
-    for start in range(0, X.shape[0], PAIR_BLOCK):
-        block = np.asarray(X[start : start + PAIR_BLOCK], dtype=np.float64)
+    for start in range(0, X.shape[0], ROW_BLOCK):
+        block = np.asarray(X[start : start + ROW_BLOCK], dtype=np.float64)
         total += float(np.sum((block - mean) ** 2))
     return float(max(np.sqrt(total / max(X.shape[0], 1)), 1e-12))
 

@@ -4,10 +4,10 @@ A level holds nodes (original points at level 0, merged clusters above), their
 kNN graph, and what the network reads:
 
 - *pair features* of every edge ``j -> i``: the similarity and where it sits
-  in both ends' neighbourhoods (ranks, gaps, shared neighbours, similarity of
+  in both ends' neighborhoods (ranks, gaps, shared neighbors, similarity of
   smoothed and of cluster-mean features);
 - *node descriptors*: the shape of the node's similarity profile, its
-  centrality among its neighbours, its cluster's cohesion and size.
+  centrality among its neighbors, its cluster's cohesion and size.
 
 None of these can tell which class a node belongs to, only how the geometry
 around it looks; this is what lets a model trained on some classes transfer to
@@ -26,9 +26,9 @@ import torch
 from scipy import sparse
 
 from ._graph import (
-    PAIR_BLOCK,
+    ROW_BLOCK,
     knn_graph,
-    neighbour_similarity,
+    neighbor_similarity,
     pair_similarity,
     row_similarity,
 )
@@ -43,7 +43,7 @@ class Level:
 
     Attributes
     ----------
-    identity : ndarray (m, d)
+    peak_features : ndarray (m, d)
         Prepared feature of each node's peak point.
     cluster_mean : ndarray (m, d)
         Mean prepared feature of each node's member points.
@@ -57,7 +57,7 @@ class Level:
         The kNN graph (see :func:`knn_graph`).
     """
 
-    identity: np.ndarray
+    peak_features: np.ndarray
     cluster_mean: np.ndarray
     size: np.ndarray
     cohesion: np.ndarray
@@ -68,7 +68,7 @@ class Level:
 
     @property
     def n_nodes(self) -> int:
-        return self.identity.shape[0]
+        return self.peak_features.shape[0]
 
     @property
     def n_neighbors(self) -> int:
@@ -86,27 +86,27 @@ class Level:
         )
 
     @cached_property
-    def neighbour_mean(self) -> np.ndarray:
-        """Affinity-weighted mean of the neighbours' identity features."""
-        return self._aggregate(self.identity)
+    def neighbor_mean(self) -> np.ndarray:
+        """Affinity-weighted mean of the neighbors' peak_features features."""
+        return self._aggregate(self.peak_features)
 
     @property
     def nodes_are_points(self) -> bool:
         """True at level 0, where every node is its own cluster mean."""
-        return self.cluster_mean is self.identity
+        return self.cluster_mean is self.peak_features
 
     @cached_property
     def cluster_points(self) -> np.ndarray:
         """Cluster means as points of the similarity space (unit rows under
         cosine); at level 0 every node is its own mean, already a point."""
         if self.nodes_are_points:
-            return self.identity
+            return self.peak_features
         return _as_points(self.cluster_mean, self.metric)
 
     def _affinity_matrix(self) -> torch.Tensor:
         """The affinity as a sparse (m, m) CSR matrix, row ``i`` holding the
-        weights of ``i``'s neighbours: aggregating is then one sparse product,
-        which torch runs on all threads without gathering neighbour rows.
+        weights of ``i``'s neighbors: aggregating is then one sparse product,
+        which torch runs on all threads without gathering neighbor rows.
         It shares the level's arrays, so building it copies nothing."""
         m, k = self.indices.shape
         with warnings.catch_warnings():
@@ -120,7 +120,7 @@ class Level:
             )
 
     def _aggregate(self, values: np.ndarray) -> np.ndarray:
-        """Affinity-weighted mean of ``values`` over each node's neighbours."""
+        """Affinity-weighted mean of ``values`` over each node's neighbors."""
         if self.n_neighbors == 0 or self.n_nodes == 0:
             return np.zeros(values.shape, dtype=np.float32)
         flat = np.ascontiguousarray(values, dtype=np.float32).reshape(self.n_nodes, -1)
@@ -129,7 +129,7 @@ class Level:
         return out.numpy().reshape(values.shape)
 
     def node_descriptors(self) -> np.ndarray:
-        """Class-blind node inputs, concatenated with their neighbourhood mean."""
+        """Class-blind node inputs, concatenated with their neighborhood mean."""
         sims = self.similarities
         k = self.n_neighbors
         in_degree = np.bincount(self.indices.ravel(), minlength=self.n_nodes)
@@ -139,8 +139,12 @@ class Level:
                 sims[:, 0],
                 sims[:, -1],
                 sims.std(axis=1),
-                similarity_to_averages(self.identity, self.neighbour_mean, self.metric),
-                similarity_to_averages(self.identity, self.cluster_mean, self.metric),
+                similarity_to_averages(
+                    self.peak_features, self.neighbor_mean, self.metric
+                ),
+                similarity_to_averages(
+                    self.peak_features, self.cluster_mean, self.metric
+                ),
                 self.cohesion,
                 np.log(self.size),
                 in_degree / k,
@@ -152,7 +156,7 @@ class Level:
 
     def coordinate_inputs(self) -> np.ndarray:
         """Paper-faithful node input: own and cluster feature, and their means."""
-        own = np.concatenate([self.identity, self.cluster_mean], axis=1)
+        own = np.concatenate([self.peak_features, self.cluster_mean], axis=1)
         return np.concatenate([own, self._aggregate(own)], axis=1).astype(
             np.float32, copy=False
         )
@@ -162,19 +166,19 @@ class Level:
         m, k = self.indices.shape
         sims = self.similarities
         mean_sim = sims.mean(axis=1)
-        smoothed = self.neighbour_mean * np.float32(k)
-        smoothed += self.identity
+        smoothed = self.neighbor_mean * np.float32(k)
+        smoothed += self.peak_features
         smoothed /= np.float32(k + 1)
         # in place: a second (m, d) array costs more than the scaling
         smoothed = _as_points(smoothed, self.metric, out=smoothed)
-        smoothed_sims = neighbour_similarity(smoothed, self.indices, self.metric)
+        smoothed_sims = neighbor_similarity(smoothed, self.indices, self.metric)
         # at level 0 the cluster means are the nodes: no new gather
         cluster_sims = (
             sims
             if self.nodes_are_points
-            else neighbour_similarity(self.cluster_points, self.indices, self.metric)
+            else neighbor_similarity(self.cluster_points, self.indices, self.metric)
         )
-        # neighbour lists with self, for shared-neighbour counts and reverse
+        # neighbor lists with self, for shared-neighbor counts and reverse
         # ranks; torch runs the (nodes, k, k + 1, k + 1) comparisons threaded
         lists = torch.from_numpy(
             np.concatenate([np.arange(m)[:, None], self.indices], axis=1).astype(
@@ -185,7 +189,7 @@ class Level:
         if k == 0:
             return out
         rank = np.arange(k) / k
-        step = max(1, PAIR_BLOCK // k)
+        step = max(1, ROW_BLOCK // k)
         for start in range(0, m, step):
             rows = slice(start, min(m, start + step))
             s = sims[rows]
@@ -230,14 +234,14 @@ def similarity_to_averages(A: np.ndarray, V: np.ndarray, metric: str) -> np.ndar
     onto the sphere (see :func:`_as_points`), a block of rows at a time: no
     full normalised copy of ``V`` is made."""
     out = np.empty(A.shape[0], dtype=np.float32)
-    for start in range(0, A.shape[0], PAIR_BLOCK):
-        rows = slice(start, start + PAIR_BLOCK)
+    for start in range(0, A.shape[0], ROW_BLOCK):
+        rows = slice(start, start + ROW_BLOCK)
         out[rows] = row_similarity(A[rows], _as_points(V[rows], metric), metric)
     return out
 
 
 def build_level(
-    identity: np.ndarray,
+    peak_features: np.ndarray,
     cluster_mean: np.ndarray,
     size: np.ndarray,
     cohesion: np.ndarray,
@@ -249,9 +253,9 @@ def build_level(
     n_jobs=None,
     verbose=False,
 ) -> Level:
-    """Search the kNN graph of ``identity`` features and wrap it in a Level."""
+    """Search the kNN graph of ``peak_features`` features and wrap it in a Level."""
     indices, sims = knn_graph(
-        identity,
+        peak_features,
         n_neighbors,
         metric=metric,
         random_state=random_state,
@@ -259,7 +263,7 @@ def build_level(
         verbose=verbose,
     )
     return Level(
-        identity=identity,
+        peak_features=peak_features,
         cluster_mean=cluster_mean,
         size=np.asarray(size, dtype=np.float32),
         cohesion=np.asarray(cohesion, dtype=np.float32),
@@ -271,7 +275,7 @@ def build_level(
 
 
 def with_fewer_neighbors(level: Level, k: int) -> Level:
-    """The same level with each node's ``k`` nearest neighbours only."""
+    """The same level with each node's ``k`` nearest neighbors only."""
     k = min(k, level.n_neighbors)
     return replace(
         level,

@@ -3,7 +3,7 @@
 Both networks score the ``k`` in-edges of a batch of centre nodes. The graph
 conv is one layer with affinity-weighted mean aggregation; since it is linear
 before its ReLU, the aggregation is done once per level outside the network
-(see :mod:`._level`) and the conv reads ``[own input, neighbourhood mean]``.
+(see :mod:`._level`) and the conv reads ``[own input, neighborhood mean]``.
 
 - :class:`LanderNet` (ours) reads class-blind node descriptors and per-edge
   pair features, so it cannot memorise which classes it was trained on.
@@ -55,36 +55,36 @@ class LanderNet(nn.Module):
     def __init__(self, n_node_inputs: int, n_pair_features: int, hidden: int = 64):
         super().__init__()
         self.conv = nn.Linear(n_node_inputs, hidden)
-        # The edge head's first layer reads [pair, h_centre, h_neighbour]; it
+        # The edge head's first layer reads [pair, h_centre, h_neighbor]; it
         # is split in three so node terms are projected once per node, not
         # once per edge.
         self.pair_in = nn.Linear(n_pair_features, hidden)
         self.centre_in = nn.Linear(hidden, hidden)
-        self.neighbour_in = nn.Linear(hidden, hidden)
+        self.neighbor_in = nn.Linear(hidden, hidden)
         self.edge_head = _edge_mlp(hidden)
 
-    def forward(self, centre_in, neighbour_in, pair_features):
+    def forward(self, centre_in, neighbor_in, pair_features):
         """Link logits of shape (batch, k).
 
-        centre_in : (batch, n_node_inputs); neighbour_in : (batch, k,
+        centre_in : (batch, n_node_inputs); neighbor_in : (batch, k,
         n_node_inputs); pair_features : (batch, k, n_pair_features).
         """
         h_centre = torch.relu(self.conv(centre_in))
-        h_neighbour = torch.relu(self.conv(neighbour_in))
+        h_neighbor = torch.relu(self.conv(neighbor_in))
         return self.edge_logits(
-            self.centre_in(h_centre), self.neighbour_in(h_neighbour), pair_features
+            self.centre_in(h_centre), self.neighbor_in(h_neighbor), pair_features
         )
 
     def node_terms(self, node_in):
-        """Each node's contribution as a centre and as a neighbour, (m, hidden)
+        """Each node's contribution as a centre and as a neighbor, (m, hidden)
         each: computed once per node at inference instead of once per edge."""
         h = torch.relu(self.conv(node_in))
-        return self.centre_in(h), self.neighbour_in(h)
+        return self.centre_in(h), self.neighbor_in(h)
 
-    def edge_logits(self, centre_term, neighbour_term, pair_features):
+    def edge_logits(self, centre_term, neighbor_term, pair_features):
         """Link logits (batch, k) from node terms of shape (batch, hidden) and
         (batch, k, hidden) and the pair features."""
-        z = self.pair_in(pair_features) + centre_term.unsqueeze(1) + neighbour_term
+        z = self.pair_in(pair_features) + centre_term.unsqueeze(1) + neighbor_term
         return _per_edge(self.edge_head, z)
 
 
@@ -98,17 +98,17 @@ class PaperLanderNet(nn.Module):
         self.dst = nn.Linear(hidden, hidden)
         self.edge_head = _edge_mlp(hidden)
 
-    def forward(self, centre_in, neighbour_in, pair_features):
+    def forward(self, centre_in, neighbor_in, pair_features):
         h_centre = torch.relu(self.conv(centre_in))
-        h_neighbour = torch.relu(self.conv(neighbour_in))
-        return self.edge_logits(self.dst(h_centre), self.src(h_neighbour), None)
+        h_neighbor = torch.relu(self.conv(neighbor_in))
+        return self.edge_logits(self.dst(h_centre), self.src(h_neighbor), None)
 
     def node_terms(self, node_in):
         h = torch.relu(self.conv(node_in))
         return self.dst(h), self.src(h)
 
-    def edge_logits(self, centre_term, neighbour_term, pair_features):
-        return _per_edge(self.edge_head, neighbour_term + centre_term.unsqueeze(1))
+    def edge_logits(self, centre_term, neighbor_term, pair_features):
+        return _per_edge(self.edge_head, neighbor_term + centre_term.unsqueeze(1))
 
 
 # "pairs" is LanderNet fed a constant node input: the ablation without node

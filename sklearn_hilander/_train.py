@@ -2,7 +2,7 @@
 
 The training set of graphs is Hi-LANDER's: for each ``k`` in the schedule, the
 kNN graph of the labelled points and the levels above it, built by decoding
-with ground-truth densities. Edges towards denser neighbours carry the link
+with ground-truth densities. Edges towards denser neighbors carry the link
 loss (class-balanced), every node the density loss.
 """
 
@@ -36,12 +36,12 @@ BATCH_NODES = 1024
 INFERENCE_NODES = 8192
 # The threshold search decodes the labelled set a few dozen times; above this
 # many points it runs on randomly drawn whole classes, which keeps each class's
-# neighbourhoods intact and the search's cost independent of n.
+# neighborhoods intact and the search's cost independent of n.
 CALIBRATION_MAX_SAMPLES = 30_000
 
 
 def ground_truth_density(level: Level, node_labels: np.ndarray) -> np.ndarray:
-    """Signed similarity average: + for same-class neighbours, - otherwise."""
+    """Signed similarity average: + for same-class neighbors, - otherwise."""
     same = node_labels[level.indices] == node_labels[:, None]
     signed = np.where(same, 1.0, -1.0) * np.maximum(level.similarities, 0.0)
     return signed.mean(axis=1).astype(np.float32)
@@ -101,7 +101,7 @@ def ground_truth_hierarchy(
     """Level graphs built from labels, for every ``k`` in the schedule.
 
     One kNN search at the largest ``k`` serves every ``k``: the graph of a
-    smaller ``k`` is the first columns of the sorted neighbour lists.
+    smaller ``k`` is the first columns of the sorted neighbor lists.
     """
     graphs = []
     widest = first_level(
@@ -275,8 +275,8 @@ def network_scorer(net, architecture: str, device: str = "cpu"):
 
     Two rounds of independent joblib tasks, each carrying the network and
     its block's inputs (no global state): per block of nodes, their centre
-    and neighbour terms; then per block of nodes, the logits of their
-    in-edges from those terms (the neighbours' terms gathered on the client)
+    and neighbor terms; then per block of nodes, the logits of their
+    in-edges from those terms (the neighbors' terms gathered on the client)
     and the pair features. Under a distributed joblib backend the blocks run
     on the workers; by default they run here.
     """
@@ -292,12 +292,12 @@ def network_scorer(net, architecture: str, device: str = "cpu"):
             delayed(_node_terms_block)(net, node_in[sl], device) for sl in blocks
         )
         centre = np.concatenate([c for c, _ in terms])
-        neighbour = np.concatenate([n for _, n in terms])
+        neighbor = np.concatenate([n for _, n in terms])
         scored = Parallel()(
             delayed(_score_block)(
                 net,
                 centre[sl],
-                neighbour[level.indices[sl]],
+                neighbor[level.indices[sl]],
                 pair[sl],
                 level.similarities[sl],
                 device,
@@ -313,22 +313,22 @@ def network_scorer(net, architecture: str, device: str = "cpu"):
 
 @torch.no_grad()
 def _node_terms_block(net, node_in, device):
-    """Centre and neighbour terms of one block of nodes."""
-    centre, neighbour = net.node_terms(torch.from_numpy(node_in).to(device))
-    return centre.cpu().numpy(), neighbour.cpu().numpy()
+    """Centre and neighbor terms of one block of nodes."""
+    centre, neighbor = net.node_terms(torch.from_numpy(node_in).to(device))
+    return centre.cpu().numpy(), neighbor.cpu().numpy()
 
 
 @torch.no_grad()
-def _score_block(net, centre, neighbour, pair, similarities, device):
+def _score_block(net, centre, neighbor, pair, similarities, device):
     """Link probabilities and densities of one block of nodes, from the node
-    terms of its centres (batch, hidden) and their neighbours (batch, k, hidden)."""
+    terms of its centres (batch, hidden) and their neighbors (batch, k, hidden)."""
     probs = np.empty(similarities.shape, dtype=np.float32)
     density = np.empty(similarities.shape[0], dtype=np.float32)
     for start in range(0, similarities.shape[0], BATCH_NODES):
         rows = slice(start, start + BATCH_NODES)
         logits = net.edge_logits(
             torch.from_numpy(centre[rows]).to(device),
-            torch.from_numpy(neighbour[rows]).to(device),
+            torch.from_numpy(neighbor[rows]).to(device),
             torch.from_numpy(pair[rows]).to(device),
         )
         p = torch.sigmoid(logits)

@@ -17,14 +17,14 @@ from sklearn_hilander._train import (
 from sklearn_hilander.datasets import make_embeddings
 
 
-def test_parent_is_the_best_scoring_denser_neighbour_ties_by_index():
+def test_parent_is_the_best_scoring_denser_neighbor_ties_by_index():
     indices = np.array([[1, 2, 3], [0, 2, 3], [0, 1, 3], [0, 1, 2]])
     scores = np.array(
         [[0.9, 0.8, 0.95], [0.9, 0.2, 0.1], [0.6, 0.7, 0.1], [0.99, 0.99, 0.99]]
     )
     density = np.array([0.1, 0.5, 0.5, 0.2])
     parents = select_parents(indices, scores, density, threshold=0.5)
-    # node 0: neighbour 3 scores best and is denser
+    # node 0: neighbor 3 scores best and is denser
     # node 1: nobody denser (node 2 ties but comes later), so it is a peak
     # node 2: ties with node 1, which comes first and so counts as denser
     # node 3: 1 and 2 are denser with equal scores; first in the list wins

@@ -34,7 +34,7 @@ def test_exact_search_matches_brute_force(
     X = prepare_features(rng.randn(300, 8), metric, 2.0)
     indices, sims = knn_graph(X, 7, metric=metric)
     expected = _brute(X.astype(np.float64), 7, metric)
-    # compare neighbour sets (ties are measure-zero with random data)
+    # compare neighbor sets (ties are measure-zero with random data)
     assert all(set(a) == set(b) for a, b in zip(indices, expected))
     assert (np.diff(sims, axis=1) <= 1e-6).all()
     assert not (indices == np.arange(300)[:, None]).any()
@@ -116,9 +116,9 @@ def test_distinct_rows_survives_a_hash_collision(monkeypatch):
 
 
 @pytest.mark.parametrize("n_points", [0, 1])
-def test_edge_inputs_without_neighbours_are_empty_not_errors(n_points):
+def test_edge_inputs_without_neighbors_are_empty_not_errors(n_points):
     X = np.ones((n_points, 3), dtype=np.float32)
     level = first_level(X, n_neighbors=5, metric="cosine")
     assert level.n_neighbors == 0
     assert level.pair_features().shape == (n_points, 0, N_PAIR_FEATURES)
-    np.testing.assert_array_equal(level.neighbour_mean, np.zeros((n_points, 3)))
+    np.testing.assert_array_equal(level.neighbor_mean, np.zeros((n_points, 3)))

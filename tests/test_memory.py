@@ -1,6 +1,6 @@
 """Memory stays bounded by blocks: no per-edge copy of feature rows.
 
-A million 128-d points with 10 neighbours have 10 million edges; gathering
+A million 128-d points with 10 neighbors have 10 million edges; gathering
 the feature rows of every edge at once would take 5 GiB. These tests build a
 level large enough that such a gather would dominate, and check with
 tracemalloc (numpy reports its allocations to it) that the peak stays far
@@ -15,7 +15,7 @@ import pytest
 from sklearn_hilander._decode import canonical_labels
 from sklearn_hilander._graph import (
     euclidean_scale,
-    neighbour_similarity,
+    neighbor_similarity,
     normalize_rows,
     pair_similarity,
 )
@@ -30,12 +30,12 @@ PER_EDGE_GATHER = N_SAMPLES * N_NEIGHBORS * N_FEATURES * 4
 def level():
     rng = np.random.RandomState(0)
     X = normalize_rows(rng.standard_normal((N_SAMPLES, N_FEATURES)))
-    # a random graph is enough: the cost does not depend on who the neighbours are
+    # a random graph is enough: the cost does not depend on who the neighbors are
     indices = rng.randint(0, N_SAMPLES, size=(N_SAMPLES, N_NEIGHBORS))
     sims = -np.sort(-rng.uniform(0, 1, size=(N_SAMPLES, N_NEIGHBORS)), axis=1)
     ones = np.ones(N_SAMPLES, dtype=np.float32)
     return Level(
-        identity=X,
+        peak_features=X,
         cluster_mean=X,
         size=ones,
         cohesion=ones,
@@ -62,16 +62,16 @@ def _peak_bytes(function):
         "node_descriptors",
         "coordinate_inputs",
         "pair_similarity",
-        "neighbour_similarity",
+        "neighbor_similarity",
     ],
 )
 def test_level_inputs_are_computed_in_blocks(level, step):
     def run():
         if step == "pair_similarity":
             rows = np.repeat(np.arange(N_SAMPLES), N_NEIGHBORS)
-            pair_similarity(level.identity, rows, level.indices.ravel())
-        elif step == "neighbour_similarity":
-            neighbour_similarity(level.identity, level.indices, "euclidean")
+            pair_similarity(level.peak_features, rows, level.indices.ravel())
+        elif step == "neighbor_similarity":
+            neighbor_similarity(level.peak_features, level.indices, "euclidean")
         else:
             getattr(level, step)()
 
@@ -80,7 +80,7 @@ def test_level_inputs_are_computed_in_blocks(level, step):
 
 
 def test_next_level_and_labels_stay_within_a_few_copies_of_the_data(level):
-    X = level.identity
+    X = level.peak_features
     labels = np.arange(N_SAMPLES) // 4
     peaks = np.arange(0, N_SAMPLES, 4)
 
@@ -96,14 +96,14 @@ def test_next_level_and_labels_stay_within_a_few_copies_of_the_data(level):
 def test_blocked_results_match_a_direct_computation(level):
     rows = np.repeat(np.arange(N_SAMPLES), N_NEIGHBORS)
     cols = level.indices.ravel()
-    X = level.identity
+    X = level.peak_features
     direct = np.einsum("ij,ij->i", X[rows[:5000]], X[cols[:5000]])
     np.testing.assert_allclose(
         pair_similarity(X, rows, cols)[:5000], direct, rtol=1e-5, atol=1e-6
     )
     for metric in ("cosine", "euclidean"):
         np.testing.assert_allclose(
-            neighbour_similarity(X, level.indices, metric).ravel()[:5000],
+            neighbor_similarity(X, level.indices, metric).ravel()[:5000],
             pair_similarity(X, rows[:5000], cols[:5000], metric),
             rtol=1e-5,
             atol=1e-5,

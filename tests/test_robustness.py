@@ -123,7 +123,7 @@ def test_exact_duplicates_share_a_cluster(n_copies, n_distinct, n_features, seed
 
 
 @pytest.mark.parametrize("n_samples", [2, 3, 5, 11])
-def test_fewer_samples_than_neighbours(n_samples):
+def test_fewer_samples_than_neighbors(n_samples):
     X, _ = make_embeddings(4, 8, random_state=0)
     labels = HiLanderClustering(n_neighbors=50).fit_predict(X[:n_samples])
     assert_valid_labels(labels, n_samples)
