@@ -15,13 +15,13 @@ $(STAMP): pyproject.toml constraints.txt
 install: $(STAMP)
 
 demo: install
-	$(PY) examples/omniglot_demo.py
+	PYTHONPATH=. $(PY) examples/omniglot_demo.py
 
 test: install lint
 	$(PY) -m pytest
 
 lint: install
-	$(PY) -m ruff check sklearn_hilander tests examples benchmarks docs
+	$(PY) -m ruff check . && $(PY) -m ruff format --check .
 
 # The docs extra (Sphinx, sphinx-gallery, numpydoc, matplotlib) has its own
 # stamp, so that `make test` does not install it.

@@ -13,35 +13,29 @@ classes:
 - our full network with the threshold picked on held-out training classes,
   and on the whole (more crowded) training set, which is what ``fit`` does.
 
-Writes ``docs/ablation_results.md``. Run: ``python benchmarks/ablation.py``.
+Writes ``docs/ablation_results.md``. Run: ``python -m benchmarks.ablation``.
 """
 
 from __future__ import annotations
 
 import os
-import sys
 import time
 
 import numpy as np
 from sklearn.metrics import roc_auc_score
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-
-from benchmarks.baselines import TunedCosineDecoder  # noqa: E402
-from sklearn_hilander._decode import decode  # noqa: E402
-from sklearn_hilander._graph import normalize_rows  # noqa: E402
-from sklearn_hilander._level import first_level  # noqa: E402
-from sklearn_hilander._model import load_network  # noqa: E402
-from sklearn_hilander._train import (  # noqa: E402
-    calibrate_threshold,
-    meta_train,
-    network_scorer,
-)
-from sklearn_hilander.datasets import (  # noqa: E402
+from benchmarks.baselines import TunedCosineDecoder
+from sklearn_hilander._calibrate import calibrate_threshold
+from sklearn_hilander._decode import decode
+from sklearn_hilander._graph import normalize_rows
+from sklearn_hilander._level import GraphSearch
+from sklearn_hilander._scoring import network_scorer
+from sklearn_hilander._train import meta_train
+from sklearn_hilander.datasets import (
     load_omniglot_features,
     make_embeddings,
 )
-from sklearn_hilander.metrics import bcubed_f_score, pairwise_f_score  # noqa: E402
+from sklearn_hilander.metrics import bcubed_f_score, pairwise_f_score
 
 K = 10
 EPOCHS = 30
@@ -54,27 +48,27 @@ def trained_scorer(X, y, architecture, hidden, seed=0):
         X,
         y,
         metric="cosine",
-        neighbor_schedule=(K, K // 2, K // 3),
-        n_levels=3,
+        train_n_neighbors=(K, K // 2, K // 3),
+        train_levels=3,
         architecture=architecture,
-        hidden=hidden,
-        max_epochs=EPOCHS,
+        hidden_size=hidden,
+        max_iter=EPOCHS,
         learning_rate=3e-3,
         weight_decay=1e-4,
-        seed=seed,
+        random_state=seed,
     )
-    return network_scorer(load_network(config, state), architecture)
+    return network_scorer(config, state)
 
 
 def threshold_for(X, y, scorer):
-    return calibrate_threshold([(X, y)], scorer, n_neighbors=K, metric="cosine")[0]
+    return calibrate_threshold([(X, y)], scorer, search=GraphSearch(K, "cosine"))[0]
 
 
 def evaluate(X_test, y_test, scorer, threshold):
     labels = decode(
-        X_test, scorer, threshold=threshold, n_neighbors=K, metric="cosine"
+        X_test, scorer, threshold=threshold, search=GraphSearch(K, "cosine")
     ).labels
-    level0 = first_level(X_test, n_neighbors=K, metric="cosine")
+    level0 = GraphSearch(K, "cosine").first_level(X_test)
     scores, _ = scorer(level0)
     same = (y_test[level0.indices] == y_test[:, None]).ravel()
     return {
@@ -106,7 +100,7 @@ def run(name, X_train, y_train, X_test, y_test):
     t0 = time.perf_counter()
     control = TunedCosineDecoder(K).tune(X_train, y_train)
     labels = control.cluster(X_test)
-    level0 = first_level(X_test, n_neighbors=K, metric="cosine")
+    level0 = GraphSearch(K, "cosine").first_level(X_test)
     same = (y_test[level0.indices] == y_test[:, None]).ravel()
     record(
         "no network: decoder on cosine, threshold tuned on training classes",

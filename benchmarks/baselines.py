@@ -12,10 +12,9 @@ import numpy as np
 from scipy.cluster.hierarchy import fcluster, linkage
 from sklearn.cluster import DBSCAN, HDBSCAN
 
-from sklearn_hilander._decode import decode
+from sklearn_hilander._decode import DistinctStart, decode
 from sklearn_hilander._graph import normalize_rows
-from sklearn_hilander._level import first_level
-from sklearn_hilander._train import cosine_scorer
+from sklearn_hilander._level import GraphSearch, Level
 from sklearn_hilander.metrics import bcubed_f_score
 
 
@@ -25,6 +24,11 @@ def singletons_for_noise(labels: np.ndarray) -> np.ndarray:
     noise = labels < 0
     labels[noise] = labels.max() + 1 + np.arange(noise.sum())
     return labels
+
+
+def cosine_scorer(level: Level) -> tuple[np.ndarray, np.ndarray]:
+    """The no-network control: link score = similarity, density = mean similarity."""
+    return level.similarities, np.maximum(level.similarities, 0).mean(axis=1)
 
 
 class Tuned:
@@ -119,17 +123,17 @@ class TunedCosineDecoder(Tuned):
         self.n_neighbors = n_neighbors
 
     def prepare(self, X):
-        return X, first_level(X, n_neighbors=self.n_neighbors, metric="cosine")
+        search = GraphSearch(self.n_neighbors, "cosine")
+        return X, search, DistinctStart.of(X, search)
 
     def run(self, prepared, threshold):
-        X, level0 = prepared
+        X, search, start = prepared
         hierarchy = decode(
             X,
             cosine_scorer,
             threshold=threshold,
-            n_neighbors=self.n_neighbors,
-            metric="cosine",
-            level0=level0,
+            search=search,
+            start=start,
         )
         return hierarchy.labels
 

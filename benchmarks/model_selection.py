@@ -5,24 +5,21 @@ meta-training features; the grid changes only an inference-time parameter,
 so with ``memory`` each fold trains once instead of once per grid point.
 Both searches run in this process, one after the other, and must agree.
 
-    python benchmarks/model_selection.py   # writes docs/model_selection_results.md
+    python -m benchmarks.model_selection   # writes docs/model_selection_results.md
 """
 
 from __future__ import annotations
 
 import os
-import sys
 import tempfile
 import time
 
 import numpy as np
 from sklearn.model_selection import GridSearchCV, GroupKFold
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-
-from benchmarks._report import publish  # noqa: E402
-from sklearn_hilander import HiLanderClustering  # noqa: E402
-from sklearn_hilander.datasets import load_omniglot_features  # noqa: E402
+from benchmarks._report import publish
+from sklearn_hilander import HiLanderClustering
+from sklearn_hilander.datasets import load_omniglot_features
 
 GRID = {"link_threshold": [0.6, 0.7, 0.8, 0.9]}
 OUTPUT = os.path.join(
@@ -59,7 +56,7 @@ def main():
         f"Omniglot meta-training features ({len(X)} points, {np.unique(y).size} "
         "classes), `GroupKFold(n_splits=3)` over the classes, grid "
         f"`{GRID}` ({n_fits} fits with the refit), default parameters, 2 CPU cores. "
-        "Produced by `python benchmarks/model_selection.py`.",
+        "Produced by `python -m benchmarks.model_selection`.",
         "",
         "| search | network trainings | seconds | speed-up |",
         "|---|---|---|---|",

@@ -8,30 +8,27 @@ Noise points count as singleton clusters. Data: synthetic sets of 200
 classes at five dimensions (training sets for tuning use other seeds) and
 the Omniglot evaluation alphabets (tuning on the meta-training alphabets).
 
-    python benchmarks/no_labels.py   # writes docs/no_label_results.md
+    python -m benchmarks.no_labels   # writes docs/no_label_results.md
 """
 
 from __future__ import annotations
 
 import os
-import sys
 
 from sklearn.cluster import DBSCAN, HDBSCAN
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-
-from benchmarks._report import publish  # noqa: E402
-from benchmarks.baselines import (  # noqa: E402
+from benchmarks._report import publish
+from benchmarks.baselines import (
     TunedDBSCAN,
     TunedHDBSCAN,
     singletons_for_noise,
 )
-from sklearn_hilander import HiLanderClustering  # noqa: E402
-from sklearn_hilander.datasets import (  # noqa: E402
+from sklearn_hilander import HiLanderClustering
+from sklearn_hilander.datasets import (
     load_omniglot_features,
     make_embeddings,
 )
-from sklearn_hilander.metrics import bcubed_f_score, pairwise_f_score  # noqa: E402
+from sklearn_hilander.metrics import bcubed_f_score, pairwise_f_score
 
 OUTPUT = os.path.join(os.path.dirname(__file__), "..", "docs", "no_label_results.md")
 METHODS = [
@@ -79,7 +76,7 @@ def main():
         "labels; the tuned columns get a grid search on labelled classes of "
         "the same source (synthetic: other seeds; Omniglot: the meta-training "
         "alphabets). Noise points count as singletons. Produced by "
-        "`python benchmarks/no_labels.py`.",
+        "`python -m benchmarks.no_labels`.",
         "",
         "| data | " + " | ".join(METHODS) + " |",
         "|---|" + "---|" * len(METHODS),

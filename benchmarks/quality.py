@@ -24,8 +24,8 @@ similarity (no network), DBSCAN, HDBSCAN, OPTICS, FINCH, average-linkage
 agglomerative, Leiden on the kNN graph (igraph) and k-means told the true
 number of test classes.
 
-    python benchmarks/quality.py            # all sets, about 30 minutes
-    python benchmarks/quality.py --sets omniglot
+    python -m benchmarks.quality            # all sets, about 30 minutes
+    python -m benchmarks.quality --sets omniglot
 
 Writes docs/quality_results.md, docs/quality_results.json and
 docs/images/quality_fb.png.
@@ -37,18 +37,14 @@ import argparse
 import json
 import os
 import random
-import sys
 import time
 
 import numpy as np
 from sklearn.cluster import OPTICS, KMeans, cluster_optics_dbscan
 from sklearn.metrics import normalized_mutual_info_score
 
-ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
-sys.path.insert(0, ROOT)
-
-from benchmarks._report import publish  # noqa: E402
-from benchmarks.baselines import (  # noqa: E402
+from benchmarks._report import publish
+from benchmarks.baselines import (
     Tuned,
     TunedAgglomerative,
     TunedCosineDecoder,
@@ -57,20 +53,20 @@ from benchmarks.baselines import (  # noqa: E402
     TunedHDBSCAN,
     singletons_for_noise,
 )
-from sklearn_hilander import HiLanderClustering  # noqa: E402
-from sklearn_hilander._decode import decode  # noqa: E402
-from sklearn_hilander._graph import knn_graph, normalize_rows  # noqa: E402
-from sklearn_hilander._model import load_network  # noqa: E402
-from sklearn_hilander._train import (  # noqa: E402
-    calibrate_threshold,
-    meta_train,
-    network_scorer,
-)
-from sklearn_hilander.datasets import (  # noqa: E402
+from sklearn_hilander import HiLanderClustering
+from sklearn_hilander._calibrate import calibrate_threshold
+from sklearn_hilander._decode import decode
+from sklearn_hilander._graph import knn_graph, normalize_rows
+from sklearn_hilander._level import GraphSearch
+from sklearn_hilander._scoring import network_scorer
+from sklearn_hilander._train import meta_train
+from sklearn_hilander.datasets import (
     load_omniglot_features,
     make_embeddings,
 )
-from sklearn_hilander.metrics import bcubed_f_score, pairwise_f_score  # noqa: E402
+from sklearn_hilander.metrics import bcubed_f_score, pairwise_f_score
+
+ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
 
 DOCS = os.path.join(ROOT, "docs")
 K = 10
@@ -104,18 +100,18 @@ class PaperLander:
             X,
             y,
             metric="cosine",
-            neighbor_schedule=(K, K // 2, K // 3),
-            n_levels=3,
+            train_n_neighbors=(K, K // 2, K // 3),
+            train_levels=3,
             architecture="paper",
-            hidden=256,
-            max_epochs=30,
+            hidden_size=256,
+            max_iter=30,
             learning_rate=3e-3,
             weight_decay=1e-4,
-            seed=0,
+            random_state=0,
         )
-        self.scorer_ = network_scorer(load_network(config, state), "paper")
+        self.scorer_ = network_scorer(config, state)
         self.threshold_ = calibrate_threshold(
-            [(X, y)], self.scorer_, n_neighbors=K, metric="cosine", random_state=0
+            [(X, y)], self.scorer_, search=GraphSearch(K, "cosine", 0)
         )[0]
         return self
 
@@ -124,9 +120,7 @@ class PaperLander:
             normalize_rows(X),
             self.scorer_,
             threshold=self.threshold_,
-            n_neighbors=K,
-            metric="cosine",
-            random_state=0,
+            search=GraphSearch(K, "cosine", 0),
         ).labels
 
 
@@ -297,11 +291,11 @@ def report(results: dict) -> list[str]:
         "test classes once. Fp = pairwise F, Fb = BCubed F; noise points count "
         "as singletons. *seconds* = clustering the test set; *tuning s* = "
         "training or grid search on the training set. 2 CPU cores. Produced by "
-        "`python benchmarks/quality.py`.",
+        "`python -m benchmarks.quality`.",
         "",
         "![BCubed F per method and data set](images/quality_fb.png)",
     ]
-    for key, entry in results.items():
+    for entry in results.values():
         rows = entry["rows"]
         best_fb = max(r["Fb"] for r in rows)
         best_fp = max(r["Fp"] for r in rows)

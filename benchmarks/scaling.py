@@ -14,9 +14,9 @@ its own, under a time limit:
 - ``paired``: the kNN graph and inference timed alternately in one process
   (5 rounds); the 1.5x target is judged on the median of these ratios.
 
-    python benchmarks/scaling.py                       # all sizes and methods
-    python benchmarks/scaling.py --sizes 10000 30000   # a subset
-    python benchmarks/scaling.py --sizes               # only rewrite the report
+    python -m benchmarks.scaling                       # all sizes and methods
+    python -m benchmarks.scaling --sizes 10000 30000   # a subset
+    python -m benchmarks.scaling --sizes               # only rewrite the report
 
 Results are merged into docs/scaling_results.json (so sizes can be run in
 separate sessions), then docs/scaling_results.md and the log-log plots in
@@ -36,10 +36,9 @@ import time
 
 import numpy as np
 
-ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
-sys.path.insert(0, ROOT)
+from benchmarks._report import publish
 
-from benchmarks._report import publish  # noqa: E402
+ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
 
 RESULTS = os.path.join(ROOT, "docs", "scaling_results.json")
 TABLE = os.path.join(ROOT, "docs", "scaling_results.md")
@@ -274,7 +273,7 @@ def report(results: dict) -> list[str]:
         "cores, each run in its own process (peak = the process's maximum "
         "resident memory while the method runs: the Python runtime and the "
         "input data, float32, included; generating the data is not). "
-        "Produced by `python benchmarks/scaling.py`.",
+        "Produced by `python -m benchmarks.scaling`.",
         "",
         "## Seconds",
         "",

@@ -15,41 +15,40 @@ The whole learn-to-cluster pipeline on real data:
 4. DBSCAN and HDBSCAN (and the other baselines) get their parameters by a
    grid search for the best BCubed F on the same meta-training classes.
 
-Run with ``make demo`` or ``python examples/omniglot_demo.py``.
+Run with ``make demo`` or, from the repository root,
+``PYTHONPATH=. python examples/omniglot_demo.py``.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
-import sys
 import time
 
 import numpy as np
 from sklearn.metrics import normalized_mutual_info_score
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-
-from benchmarks.baselines import (  # noqa: E402
+from benchmarks.baselines import (
     TunedAgglomerative,
     TunedCosineDecoder,
     TunedDBSCAN,
     TunedFINCH,
     TunedHDBSCAN,
 )
-from sklearn_hilander import HiLanderClustering  # noqa: E402
-from sklearn_hilander.datasets import load_omniglot_features  # noqa: E402
-from sklearn_hilander.metrics import bcubed_f_score, pairwise_f_score  # noqa: E402
+from sklearn_hilander import HiLanderClustering
+from sklearn_hilander.datasets import load_omniglot_features
+from sklearn_hilander.metrics import bcubed_f_score, pairwise_f_score
 
 
 def omniglot_features(retrain: bool) -> dict:
     if not retrain:
         return load_omniglot_features()
+    from train_omniglot_encoder import train_encoder
+
     from sklearn_hilander import _omniglot
 
     arrays = _omniglot.load_omniglot_arrays()
     rows = np.isin(arrays["alphabet"], _omniglot.ENCODER_ALPHABETS)
-    state = _omniglot.train_encoder(arrays["images"][rows], arrays["label"][rows])
+    state = train_encoder(arrays["images"][rows], arrays["label"][rows])
     data = load_omniglot_features()
     data["features"] = _omniglot.encode(arrays["images"], state)
     return data

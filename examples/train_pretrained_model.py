@@ -13,23 +13,15 @@ Run: ``python examples/train_pretrained_model.py`` (a few minutes on 2 cores).
 
 from __future__ import annotations
 
-import os
-import sys
-
 import numpy as np
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-
-from sklearn_hilander._graph import normalize_rows  # noqa: E402
-from sklearn_hilander._model import load_network  # noqa: E402
-from sklearn_hilander._pretrained import PRETRAINED_PATH, save_network  # noqa: E402
-from sklearn_hilander._train import (  # noqa: E402
-    calibrate_threshold,
-    ground_truth_hierarchy,
-    network_scorer,
-    train_network,
-)
-from sklearn_hilander.datasets import (  # noqa: E402
+from sklearn_hilander._calibrate import calibrate_threshold
+from sklearn_hilander._graph import normalize_rows
+from sklearn_hilander._level import GraphSearch
+from sklearn_hilander._pretrained import PRETRAINED_PATH, save_network
+from sklearn_hilander._scoring import network_scorer
+from sklearn_hilander._train import ground_truth_hierarchy, train_network
+from sklearn_hilander.datasets import (
     load_omniglot_features,
     make_embeddings,
 )
@@ -64,8 +56,8 @@ def main():
         graphs += ground_truth_hierarchy(
             X,
             y,
-            neighbor_schedule=(N_NEIGHBORS, N_NEIGHBORS // 2, N_NEIGHBORS // 3),
-            n_levels=3,
+            train_n_neighbors=(N_NEIGHBORS, N_NEIGHBORS // 2, N_NEIGHBORS // 3),
+            train_levels=3,
             metric="cosine",
             random_state=SEED,
             architecture="lander",
@@ -74,16 +66,16 @@ def main():
     config, state, history = train_network(
         graphs,
         architecture="lander",
-        hidden=64,
-        max_epochs=10,
+        hidden_size=64,
+        max_iter=10,
         learning_rate=3e-3,
         weight_decay=1e-4,
-        seed=SEED,
+        random_state=SEED,
         on_epoch=lambda r: print(r, flush=True),
     )
-    scorer = network_scorer(load_network(config, state), "lander")
+    scorer = network_scorer(config, state)
     threshold, per_set = calibrate_threshold(
-        [(X, y) for _, X, y in sets], scorer, n_neighbors=N_NEIGHBORS, metric="cosine"
+        [(X, y) for _, X, y in sets], scorer, search=GraphSearch(N_NEIGHBORS, "cosine")
     )
     for (name, _, _), score in zip(sets, per_set):
         print(f"  Fb at threshold {threshold:.3f}: {score:.3f}  {name}")

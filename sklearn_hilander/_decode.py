@@ -10,6 +10,7 @@ one cluster is left, at ``max_levels``, or by Hi-LANDER's early-stop rule.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -17,8 +18,8 @@ import numpy as np
 from scipy import sparse
 from scipy.sparse.csgraph import connected_components
 
-from ._graph import ROW_BLOCK
-from ._level import Level, first_level, next_level
+from ._graph import ROW_BLOCK, distinct_rows
+from ._level import GraphSearch, Level
 
 # Similarity above which two nodes count as copies of one point (an angle of
 # about 0.08 degrees under cosine) and are always linked.
@@ -76,8 +77,89 @@ def forest_components(parent: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 @dataclass
+class DecodedLevel:
+    """One level of decoding: its graph, what was scored and what it linked.
+
+    ``labels`` maps each row of the decoded features to its cluster after
+    this level, ``peaks`` holds the row of each cluster's peak.
+    """
+
+    depth: int
+    level: Level
+    scores: np.ndarray
+    density: np.ndarray
+    parent: np.ndarray
+    labels: np.ndarray
+    peaks: np.ndarray
+
+    @property
+    def n_links(self) -> int:
+        return int((self.parent >= 0).sum())
+
+
+def converged(n_links: int, previous_links: float, level: Level) -> bool:
+    """The early-stopping rule: is the level just linked the last useful one?
+
+    Hi-LANDER's: a level that merged more than ``1 / (k - 1)`` of what the
+    level before merged has converged. Ours on top: a level that linked under
+    ``MIN_LINKED_FRACTION`` of its nodes.
+    """
+    return (
+        previous_links / n_links < level.n_neighbors - 1
+        or n_links < MIN_LINKED_FRACTION * level.n_nodes
+    )
+
+
+def iter_levels(
+    X: np.ndarray,
+    scorer: Scorer,
+    *,
+    threshold: float,
+    search: GraphSearch,
+    max_levels: int = 10,
+    early_stopping: bool = True,
+    first: Level | None = None,
+) -> Iterator[DecodedLevel]:
+    """Decode the rows of prepared features ``X`` level by level.
+
+    Yields every level scored, the last one possibly without links; stops
+    when a level adds no link, one cluster is left, at ``max_levels`` or,
+    with ``early_stopping``, when :func:`converged` says so. ``first`` may
+    pass the prebuilt first level (it only depends on ``X``), so repeated
+    decodings search it once.
+    """
+    n = X.shape[0]
+    labels = np.arange(n)
+    peaks = np.arange(n)
+    level = first if first is not None else search.first_level(X)
+    previous_links = np.inf
+    for depth in range(max_levels):
+        scores, density = scorer(level)
+        # identical points belong together whatever the network says (it has
+        # nothing to go on, e.g. with two copies and k = 1)
+        scores = np.where(level.similarities >= IDENTICAL_SIMILARITY, 1.0, scores)
+        parent = select_parents(level.indices, scores, density, threshold)
+        n_links = int((parent >= 0).sum())
+        if n_links > 0:
+            component, roots = forest_components(parent)
+            labels = component[labels]
+            peaks = peaks[roots]
+        yield DecodedLevel(depth, level, scores, density, parent, labels, peaks)
+        last = (
+            n_links == 0
+            or peaks.size < 2
+            or depth == max_levels - 1
+            or (early_stopping and converged(n_links, previous_links, level))
+        )
+        if last:
+            return
+        previous_links = n_links
+        level = search.next_level(X, labels, peaks)
+
+
+@dataclass
 class Hierarchy:
-    """What decoding produced, level by level."""
+    """What decoding produced: final clusters and the path to them."""
 
     labels: np.ndarray
     peaks: np.ndarray
@@ -90,69 +172,75 @@ class Hierarchy:
         return len(self.n_clusters_per_level)
 
 
+@dataclass
+class DistinctStart:
+    """The distinct rows of a prepared input and their first level.
+
+    Copies of one point have nothing to tell them apart, so no network can
+    be trusted to link them all (with more copies than neighbors their kNN
+    lists are arbitrary); decoding each distinct row once and handing its
+    cluster to its copies keeps them together by construction.
+    """
+
+    keep: np.ndarray
+    inverse: np.ndarray
+    level: Level | None
+
+    @classmethod
+    def of(cls, X: np.ndarray, search: GraphSearch) -> DistinctStart:
+        keep, inverse = distinct_rows(X)
+        if keep.size < 2:
+            return cls(keep, inverse, None)
+        # without copies, skip the n x d gather
+        distinct = X if keep.size == X.shape[0] else X[keep]
+        return cls(keep, inverse, search.first_level(distinct))
+
+
 def decode(
     X: np.ndarray,
     scorer: Scorer,
     *,
     threshold: float,
-    n_neighbors: int,
-    metric: str,
+    search: GraphSearch,
     max_levels: int = 10,
-    early_stop: bool = True,
-    random_state=None,
-    n_jobs=None,
-    level0: Level | None = None,
-    on_level: Callable[[int, int], None] | None = None,
-    verbose: bool = False,
+    early_stopping: bool = True,
+    start: DistinctStart | None = None,
+    on_level: Callable[[DecodedLevel], None] | None = None,
 ) -> Hierarchy:
-    """Cluster prepared features ``X`` level by level with ``scorer``.
+    """Cluster prepared features ``X``: :func:`iter_levels` over its distinct
+    rows, each copy given its original's cluster.
 
-    ``level0`` may pass a prebuilt first level (it only depends on ``X``) so
-    that threshold searches do not repeat the kNN search. ``verbose`` shows
-    the progress of each level's kNN search.
+    ``start`` may pass :meth:`DistinctStart.of` ``(X, search)``, computed
+    once for repeated decodings of ``X``; ``on_level`` sees each level.
     """
     n = X.shape[0]
-    graph_kw = dict(
-        n_neighbors=n_neighbors,
-        metric=metric,
-        random_state=random_state,
-        n_jobs=n_jobs,
-        verbose=verbose,
+    start = start if start is not None else DistinctStart.of(X, search)
+    if start.level is None:  # fewer than two distinct points
+        return Hierarchy(np.zeros(n, np.int64), start.keep, np.zeros(n, np.float32))
+    distinct = start.level.peak_features
+    result = Hierarchy(np.arange(distinct.shape[0]), np.arange(distinct.shape[0]), None)
+    levels = iter_levels(
+        distinct,
+        scorer,
+        threshold=threshold,
+        search=search,
+        max_levels=max_levels,
+        early_stopping=early_stopping,
+        first=start.level,
     )
-    labels = np.arange(n)
-    peaks = np.arange(n)
-    level = level0 if level0 is not None else first_level(X, **graph_kw)
-    result = Hierarchy(labels, peaks, np.zeros(n, dtype=np.float32))
-    previous_links = np.inf
-    for depth in range(max_levels):
-        scores, density = scorer(level)
-        # identical points belong together whatever the network says (it has
-        # nothing to go on, e.g. with two copies and k = 1)
-        scores = np.where(level.similarities >= IDENTICAL_SIMILARITY, 1.0, scores)
-        if depth == 0:
-            result.level0_density = np.asarray(density, dtype=np.float32)
-        parent = select_parents(level.indices, scores, density, threshold)
-        n_links = int((parent >= 0).sum())
-        if n_links == 0:
-            break
-        component, roots = forest_components(parent)
-        labels = component[labels]
-        peaks = peaks[roots]
-        result.labels, result.peaks = labels, peaks
-        result.n_clusters_per_level.append(int(peaks.size))
-        result.n_links_per_level.append(n_links)
+    for decoded in levels:
+        if decoded.depth == 0:
+            result.level0_density = np.asarray(decoded.density, dtype=np.float32)
         if on_level is not None:
-            on_level(depth, int(peaks.size))
-        # Hi-LANDER's rule: stop once a level merges more than 1/(k-1) of
-        # what the level before merged; the hierarchy has converged.
-        stop_early = early_stop and (
-            previous_links / n_links < level.n_neighbors - 1
-            or n_links < MIN_LINKED_FRACTION * level.n_nodes
-        )
-        if peaks.size < 2 or stop_early or depth == max_levels - 1:
+            on_level(decoded)
+        if decoded.n_links == 0:
             break
-        previous_links = n_links
-        level = next_level(X, labels, peaks, **graph_kw)
+        result.labels, result.peaks = decoded.labels, decoded.peaks
+        result.n_clusters_per_level.append(int(decoded.peaks.size))
+        result.n_links_per_level.append(decoded.n_links)
+    result.labels = result.labels[start.inverse]
+    result.peaks = start.keep[result.peaks]
+    result.level0_density = result.level0_density[start.inverse]
     return result
 
 

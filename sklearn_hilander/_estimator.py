@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import os
 from contextlib import contextmanager
 from functools import partial
@@ -16,11 +17,13 @@ from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import check_is_fitted, check_memory, validate_data
 from tqdm.auto import tqdm
 
+from ._calibrate import calibrate_threshold
 from ._decode import Hierarchy, canonical_labels, decode
-from ._graph import distinct_rows, euclidean_scale, prepare_features
-from ._model import load_network
+from ._graph import euclidean_scale, prepare_features
+from ._level import GraphSearch
 from ._pretrained import PRETRAINED_PATH, read_network, save_network
-from ._train import calibrate_threshold, meta_train, network_scorer
+from ._scoring import network_scorer, resolve_device
+from ._train import meta_train
 from .metrics import bcubed_f_score
 
 
@@ -292,7 +295,7 @@ class HiLanderClustering(ClusterMixin, BaseEstimator):
     def _fit(self, X, y):
         """Fit body; see :meth:`fit`."""
         if y is None:
-            if not hasattr(self, "n_train_classes_"):
+            if not getattr(self, "meta_trained_", False):
                 X = validate_data(self, X, **self._validation_kwargs())
                 self._adopt_pretrained(X)
             else:
@@ -301,12 +304,11 @@ class HiLanderClustering(ClusterMixin, BaseEstimator):
             return self
 
         X, y = validate_data(self, X, y, **self._validation_kwargs(), y_numeric=False)
-        self.device_ = self._resolve_device()
+        self.device_ = resolve_device(self.device)
         y = self._check_labels(y, X.shape[0])
         rng = check_random_state(self.random_state)
-        self.scale_ = euclidean_scale(X) if self.metric == "euclidean" else 1.0
+        self.scale_ = self._feature_scale(X)
         Xp = prepare_features(X, self.metric, self.scale_)
-        seed = int(rng.randint(np.iinfo(np.int32).max))
         train = check_memory(self.memory).cache(
             meta_train, ignore=["on_epoch", "verbose"]
         )
@@ -315,29 +317,28 @@ class HiLanderClustering(ClusterMixin, BaseEstimator):
                 Xp,
                 y,
                 metric=self.metric,
-                neighbor_schedule=self._train_schedule(),
-                n_levels=self.train_levels,
+                train_n_neighbors=self._train_n_neighbors(),
+                train_levels=self.train_levels,
                 architecture="lander",
-                hidden=self.hidden_size,
-                max_epochs=self.max_iter,
+                hidden_size=self.hidden_size,
+                max_iter=self.max_iter,
                 learning_rate=self.learning_rate,
                 weight_decay=self.weight_decay,
-                seed=seed,
+                random_state=int(rng.randint(np.iinfo(np.int32).max)),
                 device=self.device_,
                 on_epoch=partial(_report_epoch, bar),
                 verbose=bool(self.verbose),
             )
+        self.meta_trained_ = True
         self.n_iter_ = len(self.history_)
         self.n_train_classes_ = int(np.unique(y).size)
         self.threshold_ = (
             calibrate_threshold(
                 [(Xp, y)],
                 self._scorer(),
-                n_neighbors=self.n_neighbors,
-                metric=self.metric,
+                search=GraphSearch(self.n_neighbors, self.metric, self.random_state),
                 max_levels=self.max_levels,
-                early_stop=self.early_stopping,
-                random_state=self.random_state,
+                early_stopping=self.early_stopping,
             )[0]
             if self.link_threshold == "auto"
             else float(self.link_threshold)
@@ -397,9 +398,15 @@ class HiLanderClustering(ClusterMixin, BaseEstimator):
 
     def __sklearn_clone__(self):
         # clone() would also clone a fitted estimator passed as pretrained=,
-        # dropping the very weights it was passed for; keep it as it is.
+        # dropping the very weights it was passed for; copy it whole instead,
+        # so that set_params(pretrained__...) on the clone leaves the
+        # caller's estimator alone.
         new = super().__sklearn_clone__()
-        new.pretrained = self.pretrained
+        new.pretrained = (
+            copy.deepcopy(self.pretrained)
+            if isinstance(self.pretrained, HiLanderClustering)
+            else self.pretrained
+        )
         return new
 
     def __sklearn_tags__(self):
@@ -415,7 +422,7 @@ class HiLanderClustering(ClusterMixin, BaseEstimator):
     def _validation_kwargs(self):
         return dict(dtype=np.float32, ensure_min_samples=2)
 
-    def _train_schedule(self):
+    def _train_n_neighbors(self):
         if self.train_n_neighbors is not None:
             return tuple(int(k) for k in self.train_n_neighbors)
         k = self.n_neighbors
@@ -447,59 +454,43 @@ class HiLanderClustering(ClusterMixin, BaseEstimator):
             )
         return y
 
-    def _resolve_device(self):
-        if self.device == "auto":
-            return "cuda" if torch.cuda.is_available() else "cpu"
-        if self.device == "cuda" and not torch.cuda.is_available():
-            raise ValueError(
-                "device='cuda' but torch sees no CUDA device; use device='auto' "
-                "to fall back to the CPU, or device='cpu'."
-            )
-        return self.device
-
     def _scorer(self):
-        # a model trained on a GPU still predicts where there is none
-        device = "cuda" if torch.cuda.is_available() and self.device != "cpu" else "cpu"
-        net = load_network(self.network_config_, self.network_state_, device)
-        return network_scorer(net, self.network_config_["architecture"], device)
+        return network_scorer(
+            self.network_config_, self.network_state_, resolve_device(self.device)
+        )
+
+    def _effective_threshold(self) -> float:
+        """``link_threshold`` when set, else the one chosen in ``fit``."""
+        if self.link_threshold == "auto":
+            return self.threshold_
+        return float(self.link_threshold)
+
+    def _feature_scale(self, X) -> float:
+        """Scale of euclidean features, measured on the data being fitted."""
+        return euclidean_scale(X) if self.metric == "euclidean" else 1.0
+
+    def _search(self) -> GraphSearch:
+        return GraphSearch(
+            self.n_neighbors,
+            self.metric,
+            self.random_state,
+            self.n_jobs,
+            bool(self.verbose),
+        )
 
     def _cluster(self, X) -> Hierarchy:
-        """Decode ``X``; exact duplicate rows are clustered as one point.
-
-        Copies of one point have nothing to tell them apart, so no network
-        can be trusted to link them all (with more copies than neighbors
-        their kNN lists are arbitrary); clustering each distinct row once and
-        handing its label to its copies keeps them together by construction.
-        """
-        threshold = self.threshold_
-        if self.link_threshold != "auto":
-            threshold = float(self.link_threshold)
-        Xp = prepare_features(X, self.metric, self.scale_)
-        keep, inverse = distinct_rows(Xp)
-        # without copies, skip the n x d gather
-        distinct = Xp if keep.size == Xp.shape[0] else Xp[keep]
-        if keep.size < 2:
-            n = X.shape[0]
-            return Hierarchy(np.zeros(n, np.int64), keep, np.zeros(n, np.float32))
+        """Decode ``X`` with the network (copies of a row share its cluster)."""
         progress = _progress_bar(self.verbose, self.max_levels, "levels", "level")
         with torch.inference_mode(), progress as bar:
-            hierarchy = decode(
-                distinct,
+            return decode(
+                prepare_features(X, self.metric, self.scale_),
                 self._scorer(),
-                threshold=threshold,
-                n_neighbors=self.n_neighbors,
-                metric=self.metric,
+                threshold=self._effective_threshold(),
+                search=self._search(),
                 max_levels=self.max_levels,
-                early_stop=self.early_stopping,
-                random_state=self.random_state,
-                n_jobs=self.n_jobs,
+                early_stopping=self.early_stopping,
                 on_level=partial(_report_level, bar),
-                verbose=bool(self.verbose),
             )
-        hierarchy.labels = hierarchy.labels[inverse]
-        hierarchy.peaks = keep[hierarchy.peaks]
-        hierarchy.level0_density = hierarchy.level0_density[inverse]
-        return hierarchy
 
     def _set_clustering(self, X):
         hierarchy = self._cluster(X)
@@ -533,13 +524,12 @@ class HiLanderClustering(ClusterMixin, BaseEstimator):
             config, state, threshold = read_network(path)
         self.network_config_ = config
         self.network_state_ = {k: np.array(v) for k, v in state.items()}
-        self.threshold_ = (
-            threshold if self.link_threshold == "auto" else float(self.link_threshold)
-        )
-        self.scale_ = euclidean_scale(X) if self.metric == "euclidean" else 1.0
+        self.threshold_ = threshold
+        self.scale_ = self._feature_scale(X)
+        self.meta_trained_ = False
         self.history_ = []
         self.n_iter_ = 0
-        self.device_ = self._resolve_device()
+        self.device_ = resolve_device(self.device)
 
     def save_network(self, path) -> None:
         """Write the trained network and threshold to ``path`` (``.npz``).
@@ -562,6 +552,6 @@ def _report_epoch(bar, record):
     bar.update()
 
 
-def _report_level(bar, depth, n_clusters):
-    bar.set_postfix(clusters=n_clusters)
+def _report_level(bar, decoded):
+    bar.set_postfix(clusters=int(decoded.peaks.size))
     bar.update()

@@ -33,9 +33,6 @@ from ._graph import (
     row_similarity,
 )
 
-N_PAIR_FEATURES = 9
-N_NODE_DESCRIPTORS = 9
-
 
 @dataclass
 class Level:
@@ -129,26 +126,10 @@ class Level:
         return out.numpy().reshape(values.shape)
 
     def node_descriptors(self) -> np.ndarray:
-        """Class-blind node inputs, concatenated with their neighborhood mean."""
-        sims = self.similarities
-        k = self.n_neighbors
-        in_degree = np.bincount(self.indices.ravel(), minlength=self.n_nodes)
+        """Class-blind node inputs (:data:`NODE_DESCRIPTORS`, in order),
+        concatenated with their neighborhood mean."""
         own = np.column_stack(
-            [
-                sims.mean(axis=1),
-                sims[:, 0],
-                sims[:, -1],
-                sims.std(axis=1),
-                similarity_to_averages(
-                    self.peak_features, self.neighbor_mean, self.metric
-                ),
-                similarity_to_averages(
-                    self.peak_features, self.cluster_mean, self.metric
-                ),
-                self.cohesion,
-                np.log(self.size),
-                in_degree / k,
-            ]
+            [describe(self) for describe in NODE_DESCRIPTORS.values()]
         ).astype(np.float32)
         return np.concatenate([own, self._aggregate(own)], axis=1).astype(
             np.float32, copy=False
@@ -162,7 +143,8 @@ class Level:
         )
 
     def pair_features(self) -> np.ndarray:
-        """Class-blind features of every edge, shape (m, k, N_PAIR_FEATURES)."""
+        """Class-blind features of every edge (:data:`PAIR_FEATURES`, in
+        order), shape (m, k, len(PAIR_FEATURES))."""
         m, k = self.indices.shape
         sims = self.similarities
         mean_sim = sims.mean(axis=1)
@@ -185,7 +167,7 @@ class Level:
                 np.int32 if m < 2**31 else np.int64
             )
         )
-        out = np.empty((m, k, N_PAIR_FEATURES), dtype=np.float32)
+        out = np.empty((m, k, len(PAIR_FEATURES)), dtype=np.float32)
         if k == 0:
             return out
         rank = np.arange(k) / k
@@ -201,17 +183,80 @@ class Level:
                 reverse_rank = torch.where(
                     back.any(dim=2), back.to(torch.uint8).argmax(dim=2), k
                 )
+            edges = _EdgeBlock(
+                similarity=s,
+                centre_mean_similarity=mean_sim[rows, None],
+                neighbor_mean_similarity=mean_sim[nbr],
+                rank=rank,
+                reverse_rank=reverse_rank.numpy() / k,
+                shared_neighbors=shared.numpy() / (k + 1),
+                smoothed_similarity=smoothed_sims[rows],
+                cluster_similarity=cluster_sims[rows],
+            )
             block = out[rows]
-            block[..., 0] = s
-            block[..., 1] = s - s[:, :1]
-            block[..., 2] = s - mean_sim[rows, None]
-            block[..., 3] = s - mean_sim[nbr]
-            block[..., 4] = rank
-            block[..., 5] = reverse_rank.numpy() / k
-            block[..., 6] = shared.numpy() / (k + 1)
-            block[..., 7] = smoothed_sims[rows]
-            block[..., 8] = cluster_sims[rows]
+            for column, feature in enumerate(PAIR_FEATURES.values()):
+                block[..., column] = feature(edges)
         return out
+
+
+@dataclass
+class _EdgeBlock:
+    """What the pair features of a block of centre nodes are computed from:
+    arrays of shape (block, k), one value per edge ``j -> i``."""
+
+    similarity: np.ndarray
+    centre_mean_similarity: np.ndarray
+    neighbor_mean_similarity: np.ndarray
+    rank: np.ndarray
+    reverse_rank: np.ndarray
+    shared_neighbors: np.ndarray
+    smoothed_similarity: np.ndarray
+    cluster_similarity: np.ndarray
+
+
+# The pair features, in column order. A network file records these names, so
+# that a file built with other features is refused rather than misread;
+# adding a feature is one entry here (and a retrained bundled network).
+PAIR_FEATURES = {
+    # similarity of i and j
+    "similarity": lambda e: e.similarity,
+    # below i's nearest neighbor's similarity (0 for the nearest)
+    "gap_to_nearest": lambda e: e.similarity - e.similarity[:, :1],
+    # above i's mean similarity to its neighbors
+    "above_centre_mean": lambda e: e.similarity - e.centre_mean_similarity,
+    # above j's mean similarity to its neighbors
+    "above_neighbor_mean": lambda e: e.similarity - e.neighbor_mean_similarity,
+    # j's rank among i's neighbors, over k
+    "rank": lambda e: e.rank,
+    # i's rank among j's neighbors over k (1 when j does not list i)
+    "reverse_rank": lambda e: e.reverse_rank,
+    # neighbors (self included) i and j share, over k + 1
+    "shared_neighbors": lambda e: e.shared_neighbors,
+    # similarity of i's and j's neighborhood-smoothed features
+    "smoothed_similarity": lambda e: e.smoothed_similarity,
+    # similarity of i's and j's cluster means
+    "cluster_similarity": lambda e: e.cluster_similarity,
+}
+
+# The node descriptors, in column order (recorded in network files as the
+# pair features are). Each reads a whole level.
+NODE_DESCRIPTORS = {
+    "mean_similarity": lambda level: level.similarities.mean(axis=1),
+    "nearest_similarity": lambda level: level.similarities[:, 0],
+    "farthest_similarity": lambda level: level.similarities[:, -1],
+    "similarity_spread": lambda level: level.similarities.std(axis=1),
+    "similarity_to_neighbor_mean": lambda level: similarity_to_averages(
+        level.peak_features, level.neighbor_mean, level.metric
+    ),
+    "similarity_to_cluster_mean": lambda level: similarity_to_averages(
+        level.peak_features, level.cluster_mean, level.metric
+    ),
+    "cohesion": lambda level: level.cohesion,
+    "log_size": lambda level: np.log(level.size),
+    "in_degree": lambda level: (
+        np.bincount(level.indices.ravel(), minlength=level.n_nodes) / level.n_neighbors
+    ),
+}
 
 
 def _as_points(V: np.ndarray, metric: str, out: np.ndarray | None = None) -> np.ndarray:
@@ -306,3 +351,45 @@ def next_level(X: np.ndarray, labels: np.ndarray, peaks: np.ndarray, **kwargs) -
     member_sim = pair_similarity(X, np.arange(n), labels, kwargs["metric"], Y=means)
     cohesion = np.bincount(labels, weights=member_sim, minlength=n_clusters) / size
     return build_level(X[peaks], means, size, cohesion, peaks, **kwargs)
+
+
+@dataclass(frozen=True)
+class GraphSearch:
+    """How every level's kNN graph is searched (the estimator's settings).
+
+    Attributes
+    ----------
+    n_neighbors : int
+        Neighbors per node, self excluded.
+    metric : {"cosine", "euclidean"}
+        Similarity of prepared features.
+    random_state : int, RandomState or None
+        Seeds the approximate search.
+    n_jobs : int or None
+        Threads for the approximate search.
+    verbose : bool
+        Show each search's progress.
+    """
+
+    n_neighbors: int
+    metric: str
+    random_state: object = None
+    n_jobs: int | None = None
+    verbose: bool = False
+
+    def _options(self) -> dict:
+        return {
+            "n_neighbors": self.n_neighbors,
+            "metric": self.metric,
+            "random_state": self.random_state,
+            "n_jobs": self.n_jobs,
+            "verbose": self.verbose,
+        }
+
+    def first_level(self, X: np.ndarray) -> Level:
+        """Level 0 of prepared features ``X`` (see :func:`first_level`)."""
+        return first_level(X, **self._options())
+
+    def next_level(self, X: np.ndarray, labels: np.ndarray, peaks: np.ndarray) -> Level:
+        """Supernodes of the clusters ``labels`` (see :func:`next_level`)."""
+        return next_level(X, labels, peaks, **self._options())

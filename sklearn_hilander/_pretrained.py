@@ -16,7 +16,31 @@ from ._model import load_network
 PRETRAINED_PATH = os.path.join(
     os.path.dirname(os.path.abspath(__file__)), "data", "pretrained_network.npz"
 )
-_FORMAT = 1
+_FORMAT = 2
+# Format 1 predates the named network inputs: its networks read these, in
+# this order, and called their width "hidden" and one layer "neighbour_in".
+_FORMAT_1_PAIR_FEATURES = [
+    "similarity",
+    "gap_to_nearest",
+    "above_centre_mean",
+    "above_neighbor_mean",
+    "rank",
+    "reverse_rank",
+    "shared_neighbors",
+    "smoothed_similarity",
+    "cluster_similarity",
+]
+_FORMAT_1_NODE_DESCRIPTORS = [
+    "mean_similarity",
+    "nearest_similarity",
+    "farthest_similarity",
+    "similarity_spread",
+    "similarity_to_neighbor_mean",
+    "similarity_to_cluster_mean",
+    "cohesion",
+    "log_size",
+    "in_degree",
+]
 
 
 def save_network(
@@ -73,9 +97,22 @@ def _read(path) -> tuple[dict, dict]:
             f"({type(exc).__name__}: {exc}). Save one with "
             "HiLanderClustering.save_network or re-download it."
         ) from exc
+    if meta.get("format") == 1:
+        meta, state = _upgrade_format_1(meta, state)
     if meta.get("format") != _FORMAT:
         raise ValueError(
             f"{path!r} has network file format {meta.get('format')!r}; this "
             f"version reads format {_FORMAT}."
         )
     return meta, state
+
+
+def _upgrade_format_1(meta: dict, state: dict) -> tuple[dict, dict]:
+    """Read a format 1 file as the format 2 file it would be today."""
+    config = dict(meta["config"])
+    config["hidden_size"] = config.pop("hidden")
+    config.pop("n_pair_features", None)
+    config["pair_features"] = _FORMAT_1_PAIR_FEATURES
+    config["node_descriptors"] = _FORMAT_1_NODE_DESCRIPTORS
+    state = {key.replace("neighbour_in", "neighbor_in"): v for key, v in state.items()}
+    return {**meta, "format": _FORMAT, "config": config}, state

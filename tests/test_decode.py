@@ -1,20 +1,19 @@
-import numpy as np
-import pytest
+"""Decoding: parents, forests, the level iterator and its stopping rule."""
 
+import numpy as np
+
+from benchmarks.baselines import cosine_scorer
 from sklearn_hilander._decode import (
+    DistinctStart,
     canonical_labels,
+    converged,
     decode,
     forest_components,
+    iter_levels,
     select_parents,
 )
 from sklearn_hilander._graph import normalize_rows
-from sklearn_hilander._level import first_level
-from sklearn_hilander._train import (
-    cosine_scorer,
-    ground_truth_density,
-    ground_truth_hierarchy,
-)
-from sklearn_hilander.datasets import make_embeddings
+from sklearn_hilander._level import GraphSearch
 
 
 def test_parent_is_the_best_scoring_denser_neighbor_ties_by_index():
@@ -61,7 +60,7 @@ def _two_blobs(n=30, seed=0):
 
 def test_decode_separates_blobs_and_merges_over_levels():
     X, y = _two_blobs()
-    h = decode(X, cosine_scorer, threshold=0.5, n_neighbors=5, metric="cosine")
+    h = decode(X, cosine_scorer, threshold=0.5, search=GraphSearch(5, "cosine"))
     assert len(set(h.labels[y == 0]) & set(h.labels[y == 1])) == 0
     assert len(set(h.labels)) == 2
     assert h.n_clusters_per_level == sorted(h.n_clusters_per_level, reverse=True)
@@ -71,7 +70,7 @@ def test_decode_separates_blobs_and_merges_over_levels():
 
 def test_decode_with_an_impossible_threshold_leaves_singletons():
     X, _ = _two_blobs()
-    h = decode(X, cosine_scorer, threshold=1.0, n_neighbors=5, metric="cosine")
+    h = decode(X, cosine_scorer, threshold=1.0, search=GraphSearch(5, "cosine"))
     assert h.n_levels == 0 and len(set(h.labels)) == len(X)
 
 
@@ -81,12 +80,11 @@ def test_max_levels_caps_the_hierarchy():
         X,
         cosine_scorer,
         threshold=0.0,
-        n_neighbors=3,
-        metric="cosine",
-        early_stop=False,
+        search=GraphSearch(3, "cosine"),
+        early_stopping=False,
     )
     one = decode(
-        X, cosine_scorer, threshold=0.0, n_neighbors=3, metric="cosine", max_levels=1
+        X, cosine_scorer, threshold=0.0, search=GraphSearch(3, "cosine"), max_levels=1
     )
     assert one.n_levels == 1 and full.n_levels > 1
     assert len(set(one.labels)) > len(set(full.labels))
@@ -103,59 +101,48 @@ def test_canonical_labels_ignore_row_order():
     assert set(a) == set(range(len(set(labels))))
 
 
-def test_ground_truth_density_sign_follows_labels():
-    X, y = _two_blobs()
-    from sklearn_hilander._level import first_level
-
-    level = first_level(X, n_neighbors=5, metric="cosine")
-    assert (ground_truth_density(level, y) > 0.9).all()
-    noisy = y.copy()
-    noisy[::2] = 1 - noisy[::2]
-    assert ground_truth_density(level, noisy).mean() < 0.5
-
-
-def test_ground_truth_hierarchy_levels_and_masks():
+def test_iter_levels_yields_each_scored_level_with_its_partition():
     X, y = _two_blobs(40)
-    graphs = ground_truth_hierarchy(
-        X,
-        y,
-        neighbor_schedule=(6, 3),
-        n_levels=3,
-        metric="cosine",
-        random_state=0,
-        architecture="lander",
-    )
-    sizes = [g.n_nodes for g in graphs]
-    # every k contributes a level-0 graph over all points, then smaller levels
-    assert sizes.count(80) == 2 and len(graphs) > 2
-    for g in graphs:
-        denser = g.density[g.indices] > g.density[:, None]
-        assert (g.towards_denser == denser).all()
-    assert all(g.same_class.float().mean() > 0.9 for g in graphs if g.n_nodes == 80)
-
-
-@pytest.mark.parametrize("architecture", ["lander", "paper"])
-def test_blocked_scorer_matches_the_training_forward(architecture):
-    # inference projects nodes once (node_terms) and edges per block; it must
-    # give what the training path's forward gives on the same level
-    import torch
-
-    from sklearn_hilander._model import build_network, link_density, network_config
-    from sklearn_hilander._train import network_scorer, node_inputs
-
-    X, _ = make_embeddings(20, 8, random_state=0)
-    level = first_level(normalize_rows(X), n_neighbors=5, metric="cosine")
-    node_in = node_inputs(level, architecture)
-    config = network_config(architecture, node_in.shape[1], 9, 16)
-    net = build_network(config, torch.Generator().manual_seed(0)).eval()
-    probs, density = network_scorer(net, architecture)(level)
-    with torch.no_grad():
-        logits = net(
-            torch.from_numpy(node_in),
-            torch.from_numpy(node_in[level.indices]),
-            torch.from_numpy(level.pair_features()),
+    levels = list(
+        iter_levels(
+            X,
+            cosine_scorer,
+            threshold=0.0,
+            search=GraphSearch(3, "cosine"),
+            early_stopping=False,
         )
-        expected = torch.sigmoid(logits)
-        expected_density = link_density(torch.from_numpy(level.similarities), expected)
-    np.testing.assert_allclose(probs, expected.numpy(), rtol=1e-5, atol=1e-6)
-    np.testing.assert_allclose(density, expected_density.numpy(), rtol=1e-5, atol=1e-6)
+    )
+    assert [d.depth for d in levels] == list(range(len(levels)))
+    assert levels[0].level.n_nodes == len(X)
+    for before, after in zip(levels, levels[1:]):
+        # each level's nodes are the clusters the level before left
+        assert after.level.n_nodes == before.peaks.size
+        np.testing.assert_array_equal(after.level.peak_rows, before.peaks)
+    for d in levels:
+        assert d.labels.shape == (len(X),)
+        assert (d.labels[d.peaks] == np.arange(d.peaks.size)).all()
+
+
+def test_converged_follows_the_link_ratio_and_the_linked_fraction():
+    level = GraphSearch(5, "cosine").first_level(_two_blobs(50)[0])
+    # 100 nodes, k = 5: going on while links shrink by k - 1 = 4 or more
+    # per level, converged once they shrink less ...
+    assert not converged(20, 100.0, level)
+    assert converged(30, 100.0, level)
+    # ... or under 5% of the nodes, whatever came before
+    assert converged(4, np.inf, level)
+    assert not converged(10, np.inf, level)
+
+
+def test_copies_share_a_cluster_and_decode_sees_each_row_once():
+    X, _ = _two_blobs(20)
+    X = np.vstack([X, X[:5], X[:5]])
+    start = DistinctStart.of(X, GraphSearch(5, "cosine"))
+    assert start.level.n_nodes == 40
+    h = decode(
+        X, cosine_scorer, threshold=1.0, search=GraphSearch(5, "cosine"), start=start
+    )
+    # an impossible threshold links nothing, except copies, kept together
+    np.testing.assert_array_equal(h.labels[40:45], h.labels[:5])
+    np.testing.assert_array_equal(h.labels[45:], h.labels[:5])
+    assert len(set(h.labels)) == 40

@@ -4,14 +4,14 @@ import joblib
 import numpy as np
 import pytest
 
-from sklearn_hilander import _graph, _train
+from sklearn_hilander import _graph, _scoring
 
 
 @pytest.fixture
 def small_blocks(monkeypatch, small_task):
     """Several kNN and inference blocks even on the small test set."""
     _, _, X_test, _ = small_task
-    monkeypatch.setattr(_train, "INFERENCE_NODES", 500)
+    monkeypatch.setattr(_scoring, "INFERENCE_NODES", 500)
     monkeypatch.setattr(_graph, "EXACT_BLOCK_ROWS", 500)
     n_blocks = -(-len(X_test) // 500)
     assert n_blocks >= 4
@@ -30,9 +30,11 @@ def test_local_dask_cluster_gives_identical_labels(
         ) as cluster,
         distributed.Client(cluster) as client,
     ):
-        with distributed.get_task_stream(client) as stream:
-            with joblib.parallel_config(backend="dask"):
-                labels = small_fitted.predict(X_test)
+        with (
+            distributed.get_task_stream(client) as stream,
+            joblib.parallel_config(backend="dask"),
+        ):
+            labels = small_fitted.predict(X_test)
         workers = {task["worker"] for task in stream.data}
     np.testing.assert_array_equal(labels, expected)
     # kNN blocks of level 0 plus inference blocks of every level went over

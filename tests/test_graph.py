@@ -9,7 +9,7 @@ from sklearn_hilander._graph import (
     normalize_rows,
     prepare_features,
 )
-from sklearn_hilander._level import N_PAIR_FEATURES, first_level
+from sklearn_hilander._level import PAIR_FEATURES, first_level
 
 
 def _brute(X, k, metric):
@@ -120,5 +120,5 @@ def test_edge_inputs_without_neighbors_are_empty_not_errors(n_points):
     X = np.ones((n_points, 3), dtype=np.float32)
     level = first_level(X, n_neighbors=5, metric="cosine")
     assert level.n_neighbors == 0
-    assert level.pair_features().shape == (n_points, 0, N_PAIR_FEATURES)
+    assert level.pair_features().shape == (n_points, 0, len(PAIR_FEATURES))
     np.testing.assert_array_equal(level.neighbor_mean, np.zeros((n_points, 3)))
