@@ -4,11 +4,16 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 DOCS_STAMP := $(VENV)/.docs-installed
+# Optional: a PyTorch wheel index to install torch from before the package,
+# e.g. TORCH_INDEX=https://download.pytorch.org/whl/cpu for the CPU build.
+# Unset, everything comes from the default index, as before.
+TORCH_INDEX ?=
 
 .PHONY: install demo test lint docs clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
+	$(if $(TORCH_INDEX),$(PY) -m pip install --quiet -c constraints.txt --index-url $(TORCH_INDEX) torch)
 	$(PY) -m pip install --quiet -c constraints.txt -e ".[test]"
 	touch $(STAMP)
 

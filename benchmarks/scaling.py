@@ -36,7 +36,7 @@ import time
 
 import numpy as np
 
-from benchmarks._report import publish
+from benchmarks._report import publish, publish_docs
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
 
@@ -473,7 +473,8 @@ def plot(results: dict) -> None:
         ("seconds", "seconds", "scaling_time.png"),
         ("peak_gib", "peak memory (GiB)", "scaling_memory.png"),
     ]:
-        fig, ax = plt.subplots(figsize=(6, 4.2))
+        fig, ax = plt.subplots(figsize=(7.5, 4.2))
+        markers = iter("os^Dvx*")
         for method in METHODS:
             points = sorted(
                 (int(n), e[key])
@@ -481,11 +482,18 @@ def plot(results: dict) -> None:
                 if e["status"] == "ok"
             )
             if points:
-                ax.loglog(*zip(*points), marker="o", label=LABELS[method])
+                ax.loglog(
+                    *zip(*points),
+                    marker=next(markers),
+                    fillstyle="none",
+                    label=LABELS[method],
+                )
         ax.set_xlabel("points (n)")
         ax.set_ylabel(ylabel)
         ax.grid(True, which="both", alpha=0.3)
-        ax.legend(fontsize=7)
+        # outside the axes, so that no point (FINCH's lone memory point at
+        # a million rows) hides behind it
+        ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1))
         fig.tight_layout()
         fig.savefig(os.path.join(IMAGES, name), dpi=110)
         plt.close(fig)
@@ -499,7 +507,19 @@ def main() -> None:
     )
     parser.add_argument("--timeout", type=float, default=900)
     parser.add_argument("--worker", nargs=2, metavar=("METHOD", "N"))
+    parser.add_argument(
+        "--plot-only",
+        action="store_true",
+        help="re-render the plots, the table and the docs from the stored JSON",
+    )
     args = parser.parse_args()
+    if args.plot_only:
+        with open(RESULTS) as handle:
+            results = json.load(handle)
+        publish(report(results), TABLE)
+        publish_docs()
+        plot(results)
+        return
     if args.worker:
         if args.worker[0] == PAIRED:
             paired_worker(int(args.worker[1]))
@@ -529,6 +549,7 @@ def main() -> None:
             with open(RESULTS, "w") as handle:
                 json.dump(results, handle, indent=1, sort_keys=True)
     publish(report(results), TABLE)
+    publish_docs()  # README and docs quote these results
     plot(results)
 
 

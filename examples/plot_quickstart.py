@@ -45,7 +45,8 @@ methods = {
     "HiLanderClustering\nmeta-trained": est,
     "HiLanderClustering()\nno labels": HiLanderClustering(),
     "DBSCAN()": DBSCAN(),
-    "HDBSCAN()": HDBSCAN(),
+    # copy=True: the default changes in scikit-learn 1.10 and warns until then
+    "HDBSCAN()": HDBSCAN(copy=True),
 }
 rows = []
 for name, method in methods.items():

@@ -227,45 +227,62 @@ def knn_graph(
 
 
 def distinct_rows(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Rows of ``X`` that are not exact copies of another, and where each row went.
+    """Rows of ``X`` that are copies of no earlier row, and where each row went.
 
     Returns ``keep`` (first row of each distinct content, increasing) and
     ``inverse`` with ``X[keep][inverse] == X``; without copies ``keep`` is
-    ``arange(n)``. Rows are compared by their bytes: a 64-bit hash of each
-    row groups candidate copies, and only rows that share a hash are compared
-    in full (sorting the rows' bytes themselves took seconds at a million rows).
+    ``arange(n)``. Rows are compared by the bytes of their values after
+    ``-0.0`` is made ``+0.0``, so rows equal as numbers are copies, whatever
+    the sign of their zeros (NaN, which equals nothing, is compared by its
+    bytes). A 64-bit hash of each row groups candidate copies, and only rows
+    that share a hash are compared in full (sorting the rows' bytes
+    themselves took seconds at a million rows); zeros are canonicalised a
+    block of rows at a time, so no copy of ``X`` is made.
     """
     X = np.ascontiguousarray(X)
     n = X.shape[0]
     if n == 0 or X.nbytes % (4 * n) != 0:
-        return _distinct_rows_by_bytes(X)
-    words = X.view(np.uint32).reshape(n, -1)
-    _, keep, inverse = np.unique(
-        _row_hashes(words), return_index=True, return_inverse=True
-    )
+        return _distinct_rows_by_bytes(_positive_zeros(X))
+    _, keep, inverse = np.unique(_row_hashes(X), return_index=True, return_inverse=True)
     inverse = inverse.ravel()
     if keep.size < n:
         copies = np.flatnonzero(keep[inverse] != np.arange(n))
-        if not np.array_equal(words[copies], words[keep[inverse[copies]]]):
-            return _distinct_rows_by_bytes(X)  # a hash collision: compare bytes
+        if not np.array_equal(
+            _words(X[copies]), _words(X[keep[inverse[copies]]])
+        ):  # a hash collision: compare bytes
+            return _distinct_rows_by_bytes(_positive_zeros(X))
     return _in_row_order(keep, inverse)
 
 
-def _row_hashes(words: np.ndarray) -> np.ndarray:
-    """A 64-bit hash per row of 32-bit words: a fixed random odd multiplier per
-    column, products summed modulo 2**64."""
+def _positive_zeros(X: np.ndarray) -> np.ndarray:
+    """``X`` with every ``-0.0`` made ``+0.0`` (a new array for floating
+    dtypes, since ``-0.0 + 0.0`` is ``+0.0``; ``X`` itself otherwise)."""
+    return X + X.dtype.type(0) if X.dtype.kind in "fc" else X
+
+
+def _words(rows: np.ndarray) -> np.ndarray:
+    """Rows as 32-bit words, zeros made positive (``rows`` is not changed)."""
+    rows = np.ascontiguousarray(_positive_zeros(rows))
+    return rows.view(np.uint32).reshape(rows.shape[0], -1)
+
+
+def _row_hashes(X: np.ndarray) -> np.ndarray:
+    """A 64-bit hash per row of :func:`_words`: a fixed random odd multiplier
+    per word, products summed modulo 2**64."""
+    n_words = X.nbytes // (4 * X.shape[0])
     multipliers = np.random.RandomState(0).randint(
-        1, np.iinfo(np.int64).max, size=words.shape[1], dtype=np.int64
+        1, np.iinfo(np.int64).max, size=n_words, dtype=np.int64
     ).astype(np.uint64) | np.uint64(1)
-    hashes = np.empty(words.shape[0], dtype=np.uint64)
-    for start in range(0, words.shape[0], ROW_BLOCK):
-        block = words[start : start + ROW_BLOCK].astype(np.uint64)
+    hashes = np.empty(X.shape[0], dtype=np.uint64)
+    for start in range(0, X.shape[0], ROW_BLOCK):
+        block = _words(X[start : start + ROW_BLOCK]).astype(np.uint64)
         hashes[start : start + ROW_BLOCK] = (block * multipliers).sum(axis=1)
     return hashes
 
 
 def _distinct_rows_by_bytes(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """:func:`distinct_rows` by sorting the rows' bytes."""
+    """:func:`distinct_rows` by sorting the rows' bytes (zeros already made
+    positive by the caller)."""
     as_bytes = X.view(np.dtype((np.void, X.dtype.itemsize * X.shape[1]))).ravel()
     _, keep, inverse = np.unique(as_bytes, return_index=True, return_inverse=True)
     return _in_row_order(keep, inverse.ravel())

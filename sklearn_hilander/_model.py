@@ -20,8 +20,8 @@ fitted estimator pickles without torch objects and loads on any device.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 import torch
@@ -155,12 +155,7 @@ def build_network(config: dict, generator: torch.Generator | None = None) -> nn.
     never draws from the global random generator; the weights are then drawn
     from ``generator``, or left to be loaded when it is None.
     """
-    network = ARCHITECTURES[config["architecture"]].network
-    with torch.device("meta"):
-        net = network(
-            config["n_node_inputs"], len(config["pair_features"]), config["hidden_size"]
-        )
-    net = net.to_empty(device="cpu")
+    net = _meta_network(config).to_empty(device="cpu")
     if generator is not None:
         for module in net.modules():
             if isinstance(module, nn.Linear):
@@ -169,6 +164,41 @@ def build_network(config: dict, generator: torch.Generator | None = None) -> nn.
                 with torch.no_grad():
                     module.weight.fill_(0.25)
     return net
+
+
+def _meta_network(config: dict) -> nn.Module:
+    """The network of ``config`` on the meta device: shapes, no memory."""
+    network = ARCHITECTURES[config["architecture"]].network
+    with torch.device("meta"):
+        return network(
+            config["n_node_inputs"], len(config["pair_features"]), config["hidden_size"]
+        )
+
+
+def check_weights(config: dict, state: dict) -> None:
+    """Raise a one-line ValueError unless ``state`` holds exactly the weights
+    of ``config``'s network, each of its shape (checked before any memory
+    is allocated, so a huge config costs nothing)."""
+    expected = {
+        k: tuple(v.shape) for k, v in _meta_network(config).state_dict().items()
+    }
+    found = {k: tuple(np.shape(v)) for k, v in state.items()}
+    missing = sorted(set(expected) - set(found))
+    unexpected = sorted(set(found) - set(expected))
+    wrong = [k for k in expected if k in found and expected[k] != found[k]]
+    if missing or unexpected or wrong:
+        if wrong:
+            name = wrong[0]
+            detail = f"weight {name!r} has shape {found[name]}, not {expected[name]}"
+        elif missing:
+            detail = f"weight {missing[0]!r} is missing ({len(missing)} missing)"
+        else:
+            detail = f"weight {unexpected[0]!r} is not part of the network"
+        raise ValueError(
+            "the stored weights do not match the network architecture "
+            f"{config['architecture']!r}: {detail}; the model was saved by an "
+            "incompatible version, re-fit it"
+        )
 
 
 def network_config(architecture: str, n_node_inputs: int, hidden_size: int) -> dict:
@@ -204,16 +234,11 @@ def export_state(net: nn.Module) -> dict[str, np.ndarray]:
 def load_network(config: dict, state: dict[str, np.ndarray], device="cpu") -> nn.Module:
     """Rebuild a network from its config and numpy weights, ready for inference."""
     check_inputs_match(config)
+    check_weights(config, state)
     net = build_network(config)
-    expected = {k: tuple(v.shape) for k, v in net.state_dict().items()}
-    found = {k: tuple(np.shape(v)) for k, v in state.items()}
-    if expected != found:
-        raise ValueError(
-            "The stored weights do not match the network architecture "
-            f"{config['architecture']!r}: expected {expected}, found {found}. "
-            "The model was saved by an incompatible version; re-fit it."
-        )
-    net.load_state_dict({k: torch.as_tensor(np.asarray(v)) for k, v in state.items()})
+    net.load_state_dict(
+        {k: torch.as_tensor(np.asarray(v, dtype=np.float32)) for k, v in state.items()}
+    )
     return net.to(device).eval()
 
 

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import json
 import os
+import zipfile
 
 import numpy as np
 
-from ._model import load_network
+from ._level import NODE_DESCRIPTORS
+from ._model import ARCHITECTURES, check_inputs_match, check_weights
 
 PRETRAINED_PATH = os.path.join(
     os.path.dirname(os.path.abspath(__file__)), "data", "pretrained_network.npz"
@@ -66,51 +68,192 @@ def save_network(
 
 def read_network_params(path) -> dict:
     """Estimator settings stored with a network file (may be empty)."""
-    return dict(_read(path)[0].get("params", {}))
+    return dict(_read(path)[3])
 
 
 def read_network(path) -> tuple[dict, dict, float]:
     """Read ``(config, numpy weights, threshold)`` from a network file.
 
-    Raises ValueError with the reason when the file is not a network file,
-    is truncated, or its weights do not fit its architecture.
+    Raises ValueError naming the file and the reason when it is not a
+    network file, is truncated, or any field of its metadata or any weight is
+    unusable (see :func:`_check_network_file`).
     """
-    meta, state = _read(path)
-    load_network(meta["config"], state)  # checks the weights fit
-    return meta["config"], state, float(meta["threshold"])
+    config, state, threshold, _ = _read(path)
+    return config, state, threshold
 
 
-def _read(path) -> tuple[dict, dict]:
+def _read(path) -> tuple[dict, dict, float, dict]:
+    """``(config, weights, threshold, params)`` of a checked network file."""
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"no such network file: {path!r}")
+    if not zipfile.is_zipfile(path):
+        raise ValueError(
+            f"{path!r} is not a readable HiLanderClustering network file: it is "
+            "not an .npz (zip) archive. Save one with "
+            "HiLanderClustering.save_network or re-download it."
+        )
     try:
         with np.load(path, allow_pickle=False) as data:
-            meta = json.loads(str(data["__meta__"]))
+            if "__meta__" not in data.files:
+                raise ValueError("it has no __meta__ entry")
+            raw = data["__meta__"]
+            if raw.dtype.kind != "U" or raw.ndim != 0:
+                raise ValueError("its __meta__ entry is not a JSON text")
+            meta = json.loads(str(raw))
             state = {
                 key.split("/", 1)[1]: data[key]
                 for key in data.files
                 if key.startswith("weight/")
             }
-    except FileNotFoundError:
-        raise
-    except Exception as exc:  # zip, json and key errors all mean a bad file
+    except Exception as exc:  # zip, npy, json and key errors all mean a bad file
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise ValueError(
             f"{path!r} is not a readable HiLanderClustering network file "
-            f"({type(exc).__name__}: {exc}). Save one with "
-            "HiLanderClustering.save_network or re-download it."
-        ) from exc
-    if meta.get("format") == 1:
-        meta, state = _upgrade_format_1(meta, state)
-    if meta.get("format") != _FORMAT:
+            f"({reason}). Save one with HiLanderClustering.save_network or "
+            "re-download it."
+        ) from None
+    return _check_network_file(meta, state, path)
+
+
+# ------------------------------------------------------------------ checks
+# Each check returns None for a valid value, else what is wrong with it.
+_MAX_WIDTH = 1 << 16
+
+
+def _short(value) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _integer(low: int, high: int):
+    def check(value):
+        if isinstance(value, bool) or not isinstance(value, int):
+            return f"must be an integer, not {_short(value)}"
+        if not low <= value <= high:
+            return f"must be from {low} to {high}, not {value}"
+        return None
+
+    return check
+
+
+def _one_of(options):
+    def check(value):
+        if not isinstance(value, str) or value not in options:
+            return f"must be one of {sorted(options)}, not {_short(value)}"
+        return None
+
+    return check
+
+
+def _names(value):
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        return f"must be a list of names, not {_short(value)}"
+    return None
+
+
+def _probability(value):
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return f"must be a number, not {_short(value)}"
+    if not 0.0 <= value <= 1.0:  # False for NaN too
+        return f"must be a probability from 0 to 1, not {value}"
+    return None
+
+
+# Required metadata and config fields, and the optional stored estimator
+# settings: one line per field.
+_META_CHECKS = {"threshold": _probability}
+_CONFIG_CHECKS = {
+    "architecture": _one_of(ARCHITECTURES),
+    "n_node_inputs": _integer(1, _MAX_WIDTH),
+    "hidden_size": _integer(1, _MAX_WIDTH),
+    "pair_features": _names,
+    "node_descriptors": _names,
+}
+_PARAM_CHECKS = {
+    "n_neighbors": _integer(1, 1 << 30),
+    "metric": _one_of({"cosine", "euclidean"}),
+}
+# Input widths fixed by the architecture (the paper's network reads raw
+# coordinates, whose width is the data's).
+_FIXED_WIDTHS = {
+    "lander": {"n_node_inputs": 2 * len(NODE_DESCRIPTORS)},
+    "pairs": {"n_node_inputs": 1},
+}
+
+
+def _check_network_file(meta, state: dict, path) -> tuple[dict, dict, float, dict]:
+    """Validate every field of a network file's metadata and every weight.
+
+    Returns ``(config, weights as native float32, threshold, params)`` or
+    raises a one-line ValueError naming ``path`` and the field.
+    """
+
+    def refuse(reason):
         raise ValueError(
-            f"{path!r} has network file format {meta.get('format')!r}; this "
+            f"{path!r} is not a valid HiLanderClustering network file: {reason}. "
+            "Save one with HiLanderClustering.save_network or re-download it."
+        )
+
+    def check_fields(where, fields, checks, required=True):
+        for key, check in checks.items():
+            if key not in fields:
+                if required:
+                    refuse(f"{where} has no {key!r}")
+                continue
+            problem = check(fields[key])
+            if problem:
+                refuse(f"{where} {key!r} {problem}")
+
+    if not isinstance(meta, dict):
+        refuse(f"its metadata is a JSON {type(meta).__name__}, not an object")
+    if type(meta.get("format")) is int and meta["format"] == 1:
+        meta, state = _upgrade_format_1(meta, state)
+    if type(meta.get("format")) is not int or meta["format"] != _FORMAT:
+        raise ValueError(
+            f"{path!r} has network file format {_short(meta.get('format'))}; this "
             f"version reads format {_FORMAT}."
         )
-    return meta, state
+    if "config" not in meta:
+        refuse("its metadata has no 'config'")
+    config = meta["config"]
+    if not isinstance(config, dict):
+        refuse(f"its 'config' is a JSON {type(config).__name__}, not an object")
+    check_fields("its metadata", meta, _META_CHECKS)
+    check_fields("its config", config, _CONFIG_CHECKS)
+    for key, width in _FIXED_WIDTHS.get(config["architecture"], {}).items():
+        if config[key] != width:
+            refuse(
+                f"its config {key!r} is {config[key]}, but the "
+                f"{config['architecture']!r} architecture reads {width}"
+            )
+    params = meta.get("params", {})
+    if not isinstance(params, dict):
+        refuse(f"its 'params' is a JSON {type(params).__name__}, not an object")
+    check_fields("its params", params, _PARAM_CHECKS, required=False)
+    weights = {}
+    for name, value in state.items():
+        if value.dtype.kind != "f":
+            refuse(f"weight {name!r} is stored as {value.dtype}, not as floats")
+        value = value.astype(np.float32)  # native byte order
+        if not np.isfinite(value).all():
+            refuse(f"weight {name!r} holds NaN or infinite values")
+        weights[name] = value
+    try:
+        check_inputs_match(config)
+        check_weights(config, weights)
+    except ValueError as exc:
+        refuse(str(exc))
+    return dict(config), weights, float(meta["threshold"]), dict(params)
 
 
 def _upgrade_format_1(meta: dict, state: dict) -> tuple[dict, dict]:
     """Read a format 1 file as the format 2 file it would be today."""
-    config = dict(meta["config"])
-    config["hidden_size"] = config.pop("hidden")
+    config = meta.get("config")
+    if not isinstance(config, dict):
+        return {**meta, "format": _FORMAT}, state  # refused by the checks
+    config = dict(config)
+    if "hidden" in config:
+        config["hidden_size"] = config.pop("hidden")
     config.pop("n_pair_features", None)
     config["pair_features"] = _FORMAT_1_PAIR_FEATURES
     config["node_descriptors"] = _FORMAT_1_NODE_DESCRIPTORS

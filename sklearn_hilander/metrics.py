@@ -12,7 +12,8 @@ from __future__ import annotations
 import numpy as np
 from scipy import sparse
 from sklearn.metrics import make_scorer, normalized_mutual_info_score
-from sklearn.utils.validation import check_consistent_length, column_or_1d
+
+from ._validation import check_cluster_labels
 
 __all__ = [
     "pairwise_precision_recall_f",
@@ -26,13 +27,15 @@ __all__ = [
 
 
 def _contingency(labels_true, labels_pred):
-    labels_true = column_or_1d(labels_true)
-    labels_pred = column_or_1d(labels_pred)
-    check_consistent_length(labels_true, labels_pred)
-    if labels_true.size == 0:
+    t = check_cluster_labels(labels_true, "labels_true")
+    p = check_cluster_labels(labels_pred, "labels_pred")
+    if t.size != p.size:
+        raise ValueError(
+            "labels_true and labels_pred have inconsistent numbers of samples "
+            f"({t.size} and {p.size}); pass one label of each per point."
+        )
+    if t.size == 0:
         raise ValueError("Cannot score an empty clustering: labels have 0 samples.")
-    _, t = np.unique(labels_true, return_inverse=True)
-    _, p = np.unique(labels_pred, return_inverse=True)
     table = sparse.coo_matrix(
         (np.ones(t.size, dtype=np.int64), (t, p)), shape=(t.max() + 1, p.max() + 1)
     ).tocsr()
@@ -134,8 +137,15 @@ def bcubed_f_score(labels_true, labels_pred) -> float:
     return bcubed_precision_recall_f(labels_true, labels_pred)[2]
 
 
+def _nmi_score(labels_true, labels_pred) -> float:
+    """sklearn's NMI, after the same label checks as the scores above."""
+    t = check_cluster_labels(labels_true, "labels_true")
+    p = check_cluster_labels(labels_pred, "labels_pred", n_samples=t.size)
+    return normalized_mutual_info_score(t, p)
+
+
 # Scorers for GridSearchCV: they call ``predict`` (the estimator clusters the
 # held-out fold) and compare with the fold's labels.
 pairwise_f_scorer = make_scorer(pairwise_f_score)
 bcubed_f_scorer = make_scorer(bcubed_f_score)
-nmi_scorer = make_scorer(normalized_mutual_info_score)
+nmi_scorer = make_scorer(_nmi_score)

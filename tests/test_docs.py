@@ -1,0 +1,63 @@
+"""Published numbers have one source, and the README's first example runs."""
+
+import json
+import os
+import re
+
+import pytest
+
+from benchmarks import _report
+
+ROOT = _report.ROOT
+
+
+def read(page):
+    with open(os.path.join(ROOT, page)) as handle:
+        return handle.read()
+
+
+@pytest.mark.parametrize("page", _report.PAGES)
+def test_generated_blocks_match_the_benchmark_json(page):
+    text = read(page)
+    assert "begin:" in text, f"{page} carries no generated block"
+    assert _report.render_page(text) == text, (
+        f"{page} differs from docs/*_results.json; run python -m benchmarks.publish"
+    )
+
+
+def test_a_hand_edited_number_is_caught(monkeypatch):
+    text = read("README.md")
+    stale = text.replace(
+        "| HiLanderClustering, meta-trained | 0.",
+        "| HiLanderClustering, meta-trained | 9.",
+        1,
+    )
+    assert stale != text and _report.render_page(stale) == text
+    # and a changed result changes the page
+    results = _report._load("quality_results.json")
+    results["omniglot"]["rows"][0]["Fb"] = 0.123456
+    monkeypatch.setattr(
+        _report,
+        "_load",
+        lambda name: (
+            results
+            if "quality" in name
+            else json.loads(open(os.path.join(_report.DOCS, name)).read())  # noqa: SIM115
+        ),
+    )
+    assert "0.123 / " in _report.render_page(text)
+
+
+def test_every_block_name_is_known():
+    for page in _report.PAGES:
+        for name in re.findall(r"begin: ([\w-]+)", read(page)):
+            assert name in _report.BLOCKS, (page, name)
+
+
+def test_readme_first_code_block_runs():
+    block = re.search(r"```python\n(.*?)```", read("README.md"), re.S).group(1)
+    namespace = {}
+    exec(compile(block, "README.md", "exec"), namespace)
+    labels, X_new = namespace["labels"], namespace["X_new"]
+    assert labels.shape == (len(X_new),)
+    assert namespace["est"].score(X_new, namespace["y_new"]) > 0.5
