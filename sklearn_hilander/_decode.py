@@ -10,9 +10,8 @@ one cluster is left, at ``max_levels``, or by Hi-LANDER's early-stop rule.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Callable
 
 import numpy as np
 from scipy import sparse
@@ -164,6 +163,7 @@ class Hierarchy:
     labels: np.ndarray
     peaks: np.ndarray
     level0_density: np.ndarray
+    distinct: DistinctStart | None = None
     n_clusters_per_level: list = field(default_factory=list)
     n_links_per_level: list = field(default_factory=list)
 
@@ -216,9 +216,13 @@ def decode(
     n = X.shape[0]
     start = start if start is not None else DistinctStart.of(X, search)
     if start.level is None:  # fewer than two distinct points
-        return Hierarchy(np.zeros(n, np.int64), start.keep, np.zeros(n, np.float32))
+        return Hierarchy(
+            np.zeros(n, np.int64), start.keep, np.zeros(n, np.float32), start
+        )
     distinct = start.level.peak_features
-    result = Hierarchy(np.arange(distinct.shape[0]), np.arange(distinct.shape[0]), None)
+    result = Hierarchy(
+        np.arange(distinct.shape[0]), np.arange(distinct.shape[0]), None, start
+    )
     levels = iter_levels(
         distinct,
         scorer,

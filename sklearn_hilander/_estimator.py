@@ -21,9 +21,11 @@ from ._calibrate import calibrate_threshold
 from ._decode import Hierarchy, canonical_labels, decode
 from ._graph import euclidean_scale, prepare_features
 from ._level import GraphSearch
+from ._predict import FittedPoints, assign, fitted_strength
 from ._pretrained import PRETRAINED_PATH, read_network, save_network
 from ._scoring import network_scorer, resolve_device
 from ._train import meta_train
+from ._validation import check_cluster_labels
 from .metrics import bcubed_f_score
 
 
@@ -84,6 +86,10 @@ class HiLanderClustering(ClusterMixin, BaseEstimator):
     min_cluster_size : int, default=1
         Points of clusters smaller than this get the noise label -1, as
         DBSCAN and HDBSCAN give. 1 keeps every point in a cluster.
+    min_membership : float in [0, 1], default=0.0
+        Points whose membership strength (``probabilities_``, or
+        :meth:`membership_strength` for predicted rows) is below this get the
+        noise label -1, as HDBSCAN users expect. 0 keeps every point.
     pretrained : "default", str, path or HiLanderClustering, default="default"
         Network used by ``fit(X)`` without labels when this estimator has not
         been meta-trained itself: "default" is the general-purpose network
@@ -141,6 +147,11 @@ class HiLanderClustering(ClusterMixin, BaseEstimator):
         Cluster of each point of the last ``fit``, ``0..n_clusters_-1``.
     n_clusters_ : int
         Number of clusters found by the last ``fit``.
+    probabilities_ : ndarray of shape (n_samples,)
+        Membership strength of each point in its cluster, in [0, 1]: the
+        mean over its neighbors of the link probability times whether the
+        neighbor shares its cluster (near 1 deep in a cluster, lower at its
+        boundary).
     densities_ : ndarray of shape (n_samples,)
         Predicted density of each point (level 0); cluster peaks are local
         maxima.
@@ -207,6 +218,7 @@ class HiLanderClustering(ClusterMixin, BaseEstimator):
         "metric": [StrOptions({"cosine", "euclidean"})],
         "link_threshold": [StrOptions({"auto"}), Interval(Real, 0, 1, closed="both")],
         "min_cluster_size": [Interval(Integral, 1, None, closed="left")],
+        "min_membership": [Interval(Real, 0, 1, closed="both")],
         "pretrained": [
             StrOptions({"default"}),
             str,
@@ -235,6 +247,7 @@ class HiLanderClustering(ClusterMixin, BaseEstimator):
         metric="cosine",
         link_threshold="auto",
         min_cluster_size=1,
+        min_membership=0.0,
         pretrained="default",
         max_levels=10,
         early_stopping=True,
@@ -254,6 +267,7 @@ class HiLanderClustering(ClusterMixin, BaseEstimator):
         self.metric = metric
         self.link_threshold = link_threshold
         self.min_cluster_size = min_cluster_size
+        self.min_membership = min_membership
         self.pretrained = pretrained
         self.max_levels = max_levels
         self.early_stopping = early_stopping
@@ -305,10 +319,11 @@ class HiLanderClustering(ClusterMixin, BaseEstimator):
 
         X, y = validate_data(self, X, y, **self._validation_kwargs(), y_numeric=False)
         self.device_ = resolve_device(self.device)
-        y = self._check_labels(y, X.shape[0])
+        labelled, y = self._check_labels(y, X.shape[0])
         rng = check_random_state(self.random_state)
         self.scale_ = self._feature_scale(X)
-        Xp = prepare_features(X, self.metric, self.scale_)
+        # meta-training and calibration read the labelled rows only
+        Xp = prepare_features(X[labelled], self.metric, self.scale_)
         train = check_memory(self.memory).cache(
             meta_train, ignore=["on_epoch", "verbose"]
         )
@@ -361,11 +376,17 @@ class HiLanderClustering(ClusterMixin, BaseEstimator):
         return self.fit(X, y).labels_
 
     def predict(self, X):
-        """Cluster the batch ``X`` with the trained network.
+        """Assign each row of ``X`` to a cluster of the last ``fit``.
 
-        The estimator is left unchanged. Clustering is transductive: the
-        labels number the clusters found in ``X``, they are not assignments
-        to clusters of an earlier ``fit``.
+        Each row is placed among the fitted points as one of them would be:
+        its nearest fitted points become its neighbors, the network scores
+        those links, and the row joins the cluster of its most likely
+        neighbor when that link beats the threshold, or gets -1 (as it does
+        when its membership strength is below ``min_membership``). Every
+        row's answer is independent of the other rows, so one row works and
+        batches may be split at will. To cluster a new batch of unseen
+        classes among themselves, use ``fit_predict(X)``: the meta-trained
+        network is kept.
 
         Parameters
         ----------
@@ -374,15 +395,72 @@ class HiLanderClustering(ClusterMixin, BaseEstimator):
         Returns
         -------
         labels : ndarray of shape (n_samples,)
-            ``0..n_clusters-1``, numbered independently of row order.
+            Ids of ``labels_``, or -1.
         """
+        return self._assign(X)[0]
+
+    def membership_strength(self, X):
+        """Membership strength of each row of ``X`` in its predicted cluster.
+
+        The mean over the row's neighbors among the fitted points of the
+        link probability times whether the neighbor is in that cluster: near
+        1 deep inside a cluster, lower at its boundary, 0 for rows that
+        :meth:`predict` leaves out (-1). ``probabilities_`` holds the same
+        for the fitted points.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        strength : ndarray of shape (n_samples,)
+            Values in [0, 1].
+        """
+        return self._assign(X)[1]
+
+    def drop_prediction_data(self) -> HiLanderClustering:
+        """Forget the fitted points kept for :meth:`predict` (lighter pickles).
+
+        ``fit_predict`` and ``score`` still work; ``predict`` and
+        :meth:`membership_strength` then raise until the next ``fit``.
+
+        Returns
+        -------
+        self : object
+        """
+        check_is_fitted(self, "labels_")
+        self._fitted_points = None
+        return self
+
+    def _assign(self, X):
         self._check_trained("predict")
-        X = validate_data(self, X, reset=False, **self._validation_kwargs())
+        check_is_fitted(self, "labels_")
+        if getattr(self, "_fitted_points", None) is None:
+            raise ValueError(
+                "This estimator keeps no fitted points (drop_prediction_data was "
+                "called, or the fit had fewer than 2 distinct rows), so predict "
+                "cannot assign rows to its clusters; fit it again, or use "
+                "fit_predict(X) to cluster X by itself."
+            )
+        X = validate_data(self, X, reset=False, dtype=np.float32)
         with _torch_threads(self.n_jobs):
-            return self._final_labels(self._cluster(X).labels, X)
+            labels, strength = assign(
+                FittedPoints(**self._fitted_points),
+                prepare_features(X, self.metric, self.scale_),
+                self.network_config_,
+                self.network_state_,
+                threshold=self._effective_threshold(),
+                device=resolve_device(self.device),
+            )
+        labels = np.where(strength < self.min_membership, -1, labels)
+        return labels, np.where(labels >= 0, strength, 0.0).astype(np.float32)
 
     def score(self, X, y):
-        """BCubed F-score of clustering ``X`` against its classes ``y``.
+        """BCubed F-score of clustering ``X`` by itself against its classes ``y``.
+
+        ``X`` is clustered as ``fit_predict`` would (its classes need not be
+        those of the fit), leaving the estimator unchanged.
 
         Parameters
         ----------
@@ -394,7 +472,15 @@ class HiLanderClustering(ClusterMixin, BaseEstimator):
         score : float
             Between 0 and 1, higher is better.
         """
-        return bcubed_f_score(y, self.predict(X))
+        return bcubed_f_score(y, self._cluster_batch(X))
+
+    def _cluster_batch(self, X):
+        """Labels ``fit_predict(X)`` would give, the estimator left unchanged
+        (what ``score`` and the scorers of :mod:`.metrics` judge)."""
+        self._check_trained("score")
+        X = validate_data(self, X, reset=False, **self._validation_kwargs())
+        with _torch_threads(self.n_jobs):
+            return self._final_labels(self._cluster(X).labels, X)
 
     def __sklearn_clone__(self):
         # clone() would also clone a fitted estimator passed as pretrained=,
@@ -440,19 +526,28 @@ class HiLanderClustering(ClusterMixin, BaseEstimator):
         )
 
     def _check_labels(self, y, n_samples):
-        kind = type_of_target(y)
+        """Labelled rows (``y != -1``) and their class codes."""
+        codes = check_cluster_labels(y, "y", n_samples)
+        raw = np.asarray(y)
+        unlabelled = (
+            raw == -1 if raw.dtype.kind in "iuf" else np.zeros(n_samples, dtype=bool)
+        )
+        labelled = np.flatnonzero(~unlabelled)
+        kind = type_of_target(raw[labelled]) if labelled.size else "binary"
         if kind not in ("binary", "multiclass"):
             raise ValueError(
                 f"Unknown label type {kind!r} for y: it must hold one class label "
-                "per row; pass class ids such as integers or strings."
+                "per row (-1 for unlabelled rows); pass class ids such as integers "
+                "or strings."
             )
-        classes, y = np.unique(y, return_inverse=True)
-        if classes.size < 2:
+        _, codes = np.unique(codes[labelled], return_inverse=True)
+        if codes.max(initial=0) < 1:
             raise ValueError(
-                "y has a single class; meta-training learns to separate classes and "
-                "needs labelled points of at least 2 classes (ideally many)."
+                "y has fewer than 2 labelled classes (-1 marks unlabelled rows); "
+                "meta-training learns to separate classes and needs labelled "
+                "points of at least 2 classes (ideally many)."
             )
-        return y
+        return labelled, codes
 
     def _scorer(self):
         return network_scorer(
@@ -478,10 +573,11 @@ class HiLanderClustering(ClusterMixin, BaseEstimator):
             bool(self.verbose),
         )
 
-    def _cluster(self, X) -> Hierarchy:
+    def _cluster(self, X, on_level=None) -> Hierarchy:
         """Decode ``X`` with the network (copies of a row share its cluster)."""
         progress = _progress_bar(self.verbose, self.max_levels, "levels", "level")
         with torch.inference_mode(), progress as bar:
+            report = partial(_report_level, bar, on_level)
             return decode(
                 prepare_features(X, self.metric, self.scale_),
                 self._scorer(),
@@ -489,13 +585,32 @@ class HiLanderClustering(ClusterMixin, BaseEstimator):
                 search=self._search(),
                 max_levels=self.max_levels,
                 early_stopping=self.early_stopping,
-                on_level=partial(_report_level, bar),
+                on_level=report,
             )
 
     def _set_clustering(self, X):
-        hierarchy = self._cluster(X)
-        self.labels_ = self._final_labels(hierarchy.labels, X)
-        self.n_clusters_ = int(self.labels_.max()) + 1
+        first = []
+        hierarchy = self._cluster(
+            X, on_level=lambda d: first.append(d) if d.depth == 0 else None
+        )
+        labels = self._final_labels(hierarchy.labels, X)
+        distinct = hierarchy.distinct
+        if first:
+            points = FittedPoints.of_level(
+                first[0].level,
+                self.network_config_["architecture"],
+                labels[distinct.keep],
+            )
+            self.probabilities_ = fitted_strength(points, first[0].scores)[
+                distinct.inverse
+            ]
+            # plain arrays, so skops and pickle need trust in nothing new
+            self._fitted_points = vars(points)
+        else:  # fewer than two distinct rows: nothing to link
+            self.probabilities_ = np.ones(X.shape[0], dtype=np.float32)
+            self._fitted_points = None
+        self.labels_ = np.where(self.probabilities_ < self.min_membership, -1, labels)
+        self.n_clusters_ = int(labels.max()) + 1
         self.densities_ = hierarchy.level0_density
         self.n_levels_ = hierarchy.n_levels
         self.n_clusters_per_level_ = list(hierarchy.n_clusters_per_level)
@@ -552,6 +667,8 @@ def _report_epoch(bar, record):
     bar.update()
 
 
-def _report_level(bar, decoded):
+def _report_level(bar, also, decoded):
     bar.set_postfix(clusters=int(decoded.peaks.size))
     bar.update()
+    if also is not None:
+        also(decoded)

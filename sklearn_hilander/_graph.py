@@ -72,28 +72,37 @@ def _exact_knn(X: np.ndarray, n_neighbors: int, metric: str, verbose) -> np.ndar
 
 def _knn_block(X, offset, start, stop, n_neighbors):
     """Neighbors of rows ``start:stop`` among all rows of ``X``; ``offset``
-    (one value per row, or None) is added to every similarity.
-
-    The best ``n_neighbors`` of every column tile are kept, then the best
-    of those."""
+    (one value per row, or None) is added to every similarity."""
     data = torch.from_numpy(X)
-    rows = data[start:stop]
+    return _tiled_top_k(data[start:stop], data, offset, n_neighbors, own_start=start)
+
+
+def _tiled_top_k(rows, data, offset, k, own_start=None):
+    """Indices of the ``k`` best columns of ``rows @ data.T (+ offset)``.
+
+    The best ``k`` of every column tile are kept, then the best of those, so
+    the (rows, tile) similarities stay in cache. With ``own_start``, ``rows``
+    are ``data[own_start:own_start + len(rows)]`` and never their own
+    neighbors."""
     best_values, best_indices = [], []
+    n = data.shape[0]
     with torch.no_grad():
-        for first in range(0, X.shape[0], EXACT_TILE_COLUMNS):
-            last = min(X.shape[0], first + EXACT_TILE_COLUMNS)
+        for first in range(0, n, EXACT_TILE_COLUMNS):
+            last = min(n, first + EXACT_TILE_COLUMNS)
             S = rows @ data[first:last].T
             if offset is not None:
                 S += torch.from_numpy(offset[first:last])
-            own_first, own_last = max(start, first), min(stop, last)
-            if own_first < own_last:  # the block's own rows are in this tile
-                own = torch.arange(own_first, own_last)
-                S[own - start, own - first] = -torch.inf
-            values, indices = S.topk(min(n_neighbors, last - first), dim=1)
+            if own_start is not None:
+                own_stop = own_start + rows.shape[0]
+                own_first, own_last = max(own_start, first), min(own_stop, last)
+                if own_first < own_last:  # the block's own rows are in this tile
+                    own = torch.arange(own_first, own_last)
+                    S[own - own_start, own - first] = -torch.inf
+            values, indices = S.topk(min(k, last - first), dim=1)
             best_values.append(values)
             best_indices.append(indices + first)
         values, indices = torch.cat(best_values, 1), torch.cat(best_indices, 1)
-        keep = values.topk(n_neighbors, dim=1).indices
+        keep = values.topk(k, dim=1).indices
         return torch.gather(indices, 1, keep).numpy().astype(np.int64)
 
 
@@ -224,6 +233,25 @@ def knn_graph(
     indices = np.take_along_axis(indices, order, axis=1)
     sims = np.take_along_axis(sims, order, axis=1)
     return indices, sims
+
+
+def query_knn(
+    Q: np.ndarray, X: np.ndarray, n_neighbors: int, metric: str = "cosine"
+) -> tuple[np.ndarray, np.ndarray]:
+    """The ``n_neighbors`` nearest rows of ``X`` to each row of ``Q`` (exact).
+
+    Prepared features both; returns ``indices`` and ``similarities`` of shape
+    (len(Q), k), sorted by decreasing similarity (ties by index). Memory
+    stays at one tile of similarities.
+    """
+    Q = np.ascontiguousarray(Q, dtype=np.float32)
+    X = np.ascontiguousarray(X, dtype=np.float32)
+    k = min(n_neighbors, X.shape[0])
+    offset = -0.5 * np.einsum("ij,ij->i", X, X) if metric == "euclidean" else None
+    indices = _tiled_top_k(torch.from_numpy(Q), torch.from_numpy(X), offset, k)
+    sims = row_similarity(Q[:, None, :], X[indices], metric).astype(np.float32)
+    order = np.lexsort((indices, -sims), axis=1)
+    return np.take_along_axis(indices, order, 1), np.take_along_axis(sims, order, 1)
 
 
 def distinct_rows(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

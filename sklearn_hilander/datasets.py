@@ -172,3 +172,58 @@ def load_omniglot_features() -> dict:
         "meta_train": np.isin(alphabet, META_TRAIN_ALPHABETS),
         "evaluation": split == "evaluation",
     }
+
+
+# Scenarios whose intents are held out for clustering: every third in sorted
+# order (6 of 18), so that meta-training and evaluation intents are disjoint
+# and come from different scenarios.
+HWU64_EVALUATION_SCENARIOS = (
+    "alarm",
+    "cooking",
+    "general",
+    "music",
+    "qa",
+    "takeaway",
+)
+
+
+def load_hwu64() -> dict:
+    """HWU64 intent utterances with sentence embeddings, split by scenario.
+
+    11,033 English requests to a home assistant, each labelled with one of 64
+    intents in 18 scenarios (Liu, Eshghi, Swietojanski and Rieser, IWSDS
+    2019; CC BY 4.0), embedded with all-MiniLM-L6-v2 (384-d, stored as
+    float16). Meta-train on the ``meta_train`` rows and cluster the
+    ``evaluation`` rows: their intents, and scenarios, are disjoint.
+
+    Returns
+    -------
+    data : dict
+        ``features`` (11033, 384) float32 unit rows; ``label`` intent id;
+        ``text``; ``fold`` (the source's fold, 1-10); per intent:
+        ``class_names`` (``scenario_intent``) and ``scenario``; boolean row
+        masks ``meta_train`` and ``evaluation``.
+
+    Examples
+    --------
+    >>> from sklearn_hilander.datasets import load_hwu64
+    >>> data = load_hwu64()
+    >>> data["features"].shape, int(data["evaluation"].sum()) > 0
+    ((11033, 384), True)
+    """
+    import os
+
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data")
+    with np.load(os.path.join(path, "hwu64_minilm.npz"), allow_pickle=False) as f:
+        data = {key: f[key] for key in f.files}
+    features = data.pop("X").astype(np.float32)
+    features /= np.linalg.norm(features, axis=1, keepdims=True)
+    label = data.pop("y").astype(np.int64)
+    held_out = np.isin(data["scenario"], HWU64_EVALUATION_SCENARIOS)[label]
+    return dict(
+        data,
+        features=features,
+        label=label,
+        meta_train=~held_out,
+        evaluation=held_out,
+    )

@@ -9,9 +9,11 @@ with noise turned into singletons if that is what you want to measure.
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 from scipy import sparse
-from sklearn.metrics import make_scorer, normalized_mutual_info_score
+from sklearn.metrics import normalized_mutual_info_score
 
 from ._validation import check_cluster_labels
 
@@ -138,14 +140,28 @@ def bcubed_f_score(labels_true, labels_pred) -> float:
 
 
 def _nmi_score(labels_true, labels_pred) -> float:
-    """sklearn's NMI, after the same label checks as the scores above."""
+    """Sklearn's NMI, after the same label checks as the scores above."""
     t = check_cluster_labels(labels_true, "labels_true")
     p = check_cluster_labels(labels_pred, "labels_pred", n_samples=t.size)
     return normalized_mutual_info_score(t, p)
 
 
-# Scorers for GridSearchCV: they call ``predict`` (the estimator clusters the
-# held-out fold) and compare with the fold's labels.
-pairwise_f_scorer = make_scorer(pairwise_f_score)
-bcubed_f_scorer = make_scorer(bcubed_f_score)
-nmi_scorer = make_scorer(_nmi_score)
+def _clustering_scorer(score):
+    """A GridSearchCV scorer that clusters the held-out fold by itself (its
+    classes are not those of the fit) and compares with the fold's labels."""
+
+    def scorer(estimator, X, y):
+        if hasattr(estimator, "_cluster_batch"):
+            labels = estimator._cluster_batch(X)
+        elif hasattr(estimator, "fit_predict"):
+            labels = copy.deepcopy(estimator).fit_predict(X)
+        else:
+            labels = estimator.predict(X)
+        return score(y, labels)
+
+    return scorer
+
+
+pairwise_f_scorer = _clustering_scorer(pairwise_f_score)
+bcubed_f_scorer = _clustering_scorer(bcubed_f_score)
+nmi_scorer = _clustering_scorer(_nmi_score)

@@ -36,3 +36,21 @@ def omniglot():
 def permuted(rng_seed, *arrays):
     perm = np.random.RandomState(rng_seed).permutation(len(arrays[0]))
     return perm, [a[perm] for a in arrays]
+
+
+def cluster_new(est, X):
+    """What ``est.fit_predict(X)`` gives, on a copy: clustering a new batch of
+    unseen classes, the fixture left as it was."""
+    import copy
+
+    return copy.deepcopy(est).fit_predict(X)
+
+
+def two_blobs(n=30, seed=0):
+    """Two tight blobs of ``n`` unit points in 3-d, and their classes."""
+    from sklearn_hilander._graph import normalize_rows
+
+    rng = np.random.RandomState(seed)
+    a = normalize_rows(np.array([1, 0, 0]) + 0.05 * rng.randn(n, 3))
+    b = normalize_rows(np.array([0, 1, 0]) + 0.05 * rng.randn(n, 3))
+    return np.vstack([a, b]), np.repeat([0, 1], n)

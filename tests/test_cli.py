@@ -47,7 +47,7 @@ def test_fit_then_predict_writes_the_estimators_labels(files, small_task):
     )
     assert status == 0 and "clusters" in text
     expected = HiLanderClustering(max_iter=5, random_state=0).fit(X_train, y_train)
-    np.testing.assert_array_equal(np.load(labels), expected.predict(X_test))
+    np.testing.assert_array_equal(np.load(labels), expected.fit_predict(X_test))
 
 
 def test_evaluate_reads_csv_with_a_string_label_column(files, small_task):

@@ -12,8 +12,9 @@ from sklearn_hilander._decode import (
     iter_levels,
     select_parents,
 )
-from sklearn_hilander._graph import normalize_rows
 from sklearn_hilander._level import GraphSearch
+
+from .conftest import two_blobs
 
 
 def test_parent_is_the_best_scoring_denser_neighbor_ties_by_index():
@@ -51,15 +52,8 @@ def test_forest_components_number_trees_by_root():
     np.testing.assert_array_equal(component, [0, 0, 0, 1, 1, 0])
 
 
-def _two_blobs(n=30, seed=0):
-    rng = np.random.RandomState(seed)
-    a = normalize_rows(np.array([1, 0, 0]) + 0.05 * rng.randn(n, 3))
-    b = normalize_rows(np.array([0, 1, 0]) + 0.05 * rng.randn(n, 3))
-    return np.vstack([a, b]), np.repeat([0, 1], n)
-
-
 def test_decode_separates_blobs_and_merges_over_levels():
-    X, y = _two_blobs()
+    X, y = two_blobs()
     h = decode(X, cosine_scorer, threshold=0.5, search=GraphSearch(5, "cosine"))
     assert len(set(h.labels[y == 0]) & set(h.labels[y == 1])) == 0
     assert len(set(h.labels)) == 2
@@ -69,13 +63,13 @@ def test_decode_separates_blobs_and_merges_over_levels():
 
 
 def test_decode_with_an_impossible_threshold_leaves_singletons():
-    X, _ = _two_blobs()
+    X, _ = two_blobs()
     h = decode(X, cosine_scorer, threshold=1.0, search=GraphSearch(5, "cosine"))
     assert h.n_levels == 0 and len(set(h.labels)) == len(X)
 
 
 def test_max_levels_caps_the_hierarchy():
-    X, _ = _two_blobs(60)
+    X, _ = two_blobs(60)
     full = decode(
         X,
         cosine_scorer,
@@ -91,7 +85,7 @@ def test_max_levels_caps_the_hierarchy():
 
 
 def test_canonical_labels_ignore_row_order():
-    X, _ = _two_blobs()
+    X, _ = two_blobs()
     rng = np.random.RandomState(0)
     labels = rng.randint(0, 7, len(X)) * 3 + 5
     perm = rng.permutation(len(X))
@@ -102,7 +96,7 @@ def test_canonical_labels_ignore_row_order():
 
 
 def test_iter_levels_yields_each_scored_level_with_its_partition():
-    X, y = _two_blobs(40)
+    X, y = two_blobs(40)
     levels = list(
         iter_levels(
             X,
@@ -124,7 +118,7 @@ def test_iter_levels_yields_each_scored_level_with_its_partition():
 
 
 def test_converged_follows_the_link_ratio_and_the_linked_fraction():
-    level = GraphSearch(5, "cosine").first_level(_two_blobs(50)[0])
+    level = GraphSearch(5, "cosine").first_level(two_blobs(50)[0])
     # 100 nodes, k = 5: going on while links shrink by k - 1 = 4 or more
     # per level, converged once they shrink less ...
     assert not converged(20, 100.0, level)
@@ -135,7 +129,7 @@ def test_converged_follows_the_link_ratio_and_the_linked_fraction():
 
 
 def test_copies_share_a_cluster_and_decode_sees_each_row_once():
-    X, _ = _two_blobs(20)
+    X, _ = two_blobs(20)
     X = np.vstack([X, X[:5], X[:5]])
     start = DistinctStart.of(X, GraphSearch(5, "cosine"))
     assert start.level.n_nodes == 40

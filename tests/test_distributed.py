@@ -6,6 +6,8 @@ import pytest
 
 from sklearn_hilander import _graph, _scoring
 
+from .conftest import cluster_new
+
 
 @pytest.fixture
 def small_blocks(monkeypatch, small_task):
@@ -23,7 +25,7 @@ def test_local_dask_cluster_gives_identical_labels(
 ):
     distributed = pytest.importorskip("dask.distributed")
     _, _, X_test, _ = small_task
-    expected = small_fitted.predict(X_test)
+    expected = cluster_new(small_fitted, X_test)
     with (
         distributed.LocalCluster(
             n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
@@ -34,7 +36,7 @@ def test_local_dask_cluster_gives_identical_labels(
             distributed.get_task_stream(client) as stream,
             joblib.parallel_config(backend="dask"),
         ):
-            labels = small_fitted.predict(X_test)
+            labels = cluster_new(small_fitted, X_test)
         workers = {task["worker"] for task in stream.data}
     np.testing.assert_array_equal(labels, expected)
     # kNN blocks of level 0 plus inference blocks of every level went over
@@ -44,6 +46,6 @@ def test_local_dask_cluster_gives_identical_labels(
 
 def test_other_joblib_backends_agree(small_fitted, small_task, small_blocks):
     _, _, X_test, _ = small_task
-    expected = small_fitted.predict(X_test)
+    expected = cluster_new(small_fitted, X_test)
     with joblib.parallel_config(backend="threading", n_jobs=2):
-        np.testing.assert_array_equal(small_fitted.predict(X_test), expected)
+        np.testing.assert_array_equal(cluster_new(small_fitted, X_test), expected)

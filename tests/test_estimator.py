@@ -6,7 +6,7 @@ import pytest
 from sklearn_hilander import HiLanderClustering
 from sklearn_hilander.metrics import bcubed_f_score
 
-from .conftest import permuted
+from .conftest import cluster_new, permuted
 
 
 def test_fit_predict_and_predict_agree_and_predict_leaves_estimator_alone(
@@ -15,7 +15,8 @@ def test_fit_predict_and_predict_agree_and_predict_leaves_estimator_alone(
     _, _, X_test, y_test = small_task
     est = pickle.loads(pickle.dumps(small_fitted))
     before = {k: v for k, v in vars(est).items() if not k.startswith("labels")}
-    labels = est.predict(X_test)
+    labels = cluster_new(est, X_test)
+    assert set(est.predict(X_test)) <= set(est.labels_) | {-1}
     after = {k: v for k, v in vars(est).items() if not k.startswith("labels")}
     assert before.keys() == after.keys()
     fitted = est.fit_predict(X_test)
@@ -76,8 +77,9 @@ def test_pickle_round_trip_is_small_and_torch_free(small_fitted, small_task):
     _, _, X_test, _ = small_task
     blob = pickle.dumps(small_fitted)
     assert b"torch" not in blob
-    # weights only: far smaller than the training data it saw
-    assert len(blob) < 200_000
+    # weights and the fitted points predict reads; without them, weights only
+    light = pickle.dumps(pickle.loads(blob).drop_prediction_data())
+    assert len(light) < 200_000 < len(blob)
     restored = pickle.loads(blob)
     np.testing.assert_array_equal(
         restored.predict(X_test), small_fitted.predict(X_test)
@@ -88,8 +90,8 @@ def test_pickle_round_trip_is_small_and_torch_free(small_fitted, small_task):
 def test_fixed_threshold_overrides_auto_and_moves_the_split(small_fitted, small_task):
     _, _, X_test, _ = small_task
     est = pickle.loads(pickle.dumps(small_fitted))
-    n_low = len(set(est.set_params(link_threshold=0.05).predict(X_test)))
-    n_high = len(set(est.set_params(link_threshold=0.999).predict(X_test)))
+    n_low = len(set(cluster_new(est.set_params(link_threshold=0.05), X_test)))
+    n_high = len(set(cluster_new(est.set_params(link_threshold=0.999), X_test)))
     assert n_low < n_high
 
 
@@ -145,8 +147,10 @@ def test_wrong_dimensionality_is_rejected(small_fitted, small_task):
 
 def test_too_few_samples_is_rejected(small_fitted, small_task):
     _, _, X_test, _ = small_task
+    # clustering needs two points; assigning one to fitted clusters does not
     with pytest.raises(ValueError, match="minimum of 2"):
-        small_fitted.predict(X_test[:1])
+        cluster_new(small_fitted, X_test[:1])
+    assert small_fitted.predict(X_test[:1]).shape == (1,)
 
 
 def test_y_of_wrong_length_is_rejected(small_task):
@@ -157,7 +161,7 @@ def test_y_of_wrong_length_is_rejected(small_task):
 
 def test_single_class_is_rejected(small_task):
     X_train, _, _, _ = small_task
-    with pytest.raises(ValueError, match="single class"):
+    with pytest.raises(ValueError, match="fewer than 2 labelled classes"):
         HiLanderClustering(max_iter=1).fit(X_train, np.zeros(len(X_train)))
 
 

@@ -229,7 +229,7 @@ def test_metadata_that_is_not_an_object(tmp_path, meta):
         ("threshold", -0.1, "threshold"),
         ("params", [], "params"),
         ("params.metric", "manhattan", "metric"),
-        ("format", 2, "format 2"),
+        ("format", 3, "format 3"),
     ],
 )
 def test_bad_metadata_values(tmp_path, field, value, match):

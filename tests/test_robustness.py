@@ -172,7 +172,7 @@ def test_read_only_memmap_and_fortran_order(tmp_path, small_fitted, small_task):
 labels_maps = st.sampled_from(
     [
         lambda y: y,
-        lambda y: -1 - y,  # negative
+        lambda y: -2 - y,  # negative (-1 itself marks an unlabelled row)
         lambda y: 7 * y + 1000,  # non-contiguous
         lambda y: np.array([f"class {v}" for v in y], dtype=object),  # strings
         lambda y: y.astype(np.float64),  # integral float class ids

@@ -22,9 +22,11 @@ def test_joblib_round_trip_gives_identical_labels(small_fitted, small_task, tmp_
     assert restored.threshold_ == small_fitted.threshold_
 
 
-def test_pickle_carries_no_training_data(small_fitted, small_task):
+def test_pickle_carries_no_training_data_once_prediction_data_is_dropped(
+    small_fitted, small_task
+):
     X_train, _, _, _ = small_task
-    blob = pickle.dumps(small_fitted)
+    blob = pickle.dumps(pickle.loads(pickle.dumps(small_fitted)).drop_prediction_data())
     # training features would take this many bytes on their own
     assert len(blob) < X_train.astype(np.float32).nbytes
     assert X_train.astype(np.float32)[:4].tobytes() not in blob

@@ -3,7 +3,6 @@
 import numpy as np
 import torch
 
-from sklearn_hilander._graph import normalize_rows
 from sklearn_hilander._level import GraphSearch
 from sklearn_hilander._model import build_network, network_config, node_inputs
 from sklearn_hilander._train import (
@@ -13,16 +12,11 @@ from sklearn_hilander._train import (
     training_loss,
 )
 
-
-def _two_blobs(n=30, seed=0):
-    rng = np.random.RandomState(seed)
-    a = normalize_rows(np.array([1, 0, 0]) + 0.05 * rng.randn(n, 3))
-    b = normalize_rows(np.array([0, 1, 0]) + 0.05 * rng.randn(n, 3))
-    return np.vstack([a, b]), np.repeat([0, 1], n)
+from .conftest import two_blobs
 
 
 def test_ground_truth_density_sign_follows_labels():
-    X, y = _two_blobs()
+    X, y = two_blobs()
     level = GraphSearch(5, "cosine").first_level(X)
     assert (ground_truth_density(level, y) > 0.9).all()
     noisy = y.copy()
@@ -31,7 +25,7 @@ def test_ground_truth_density_sign_follows_labels():
 
 
 def test_ground_truth_hierarchy_levels_and_masks():
-    X, y = _two_blobs(40)
+    X, y = two_blobs(40)
     graphs = ground_truth_hierarchy(
         X,
         y,
@@ -51,7 +45,7 @@ def test_ground_truth_hierarchy_levels_and_masks():
 
 
 def test_loss_balances_classes_and_falls_with_training():
-    X, y = _two_blobs(20)
+    X, y = two_blobs(20)
     level = GraphSearch(5, "cosine").first_level(X)
     y = y.copy()
     y[::7] = 1 - y[::7]  # some cross-class edges, so both classes are present
