@@ -38,8 +38,8 @@ from ._model import load_network, node_inputs
 class FittedPoints:
     """What prediction keeps of a fit (see the module docstring).
 
-    Memory: ``n`` distinct fitted points times ``2 d + 2 k + 18`` values,
-    float32, plus ``k`` int64 neighbor ids per point.
+    Memory: per distinct fitted point, ``2 d + k + 18`` float32 values and
+    ``k`` int64 neighbor ids.
     """
 
     features: np.ndarray
