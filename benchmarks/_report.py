@@ -48,6 +48,7 @@ FRONT_ROWS = {
     OURS: "HiLanderClustering, meta-trained",
     BUNDLED: "HiLanderClustering(), bundled, no labels",
     LEIDEN: "Leiden on the kNN graph (resolution tuned)",
+    "Infomap on the kNN graph": "Infomap on the kNN graph (k tuned)",
     "HDBSCAN": "HDBSCAN (tuned)",
     "FINCH": "FINCH",
     "Agglomerative (average)": "agglomerative, average linkage (tuned)",
@@ -56,6 +57,7 @@ FRONT_ROWS = {
 }
 SETS = {
     "omniglot": "Omniglot, unseen alphabets",
+    "hwu64": "HWU64 intents, unseen scenarios",
     "synthetic-easier": "synthetic, easier",
     "synthetic-harder": "synthetic, harder",
     "cross-domain": "cross-domain (train synthetic, test Omniglot)",
@@ -81,8 +83,11 @@ def quality_table(results: dict) -> str:
     for method, shown in FRONT_ROWS.items():
         cells = []
         for key in SETS:
-            rows = _rows(results[key])
-            r = rows[method]
+            rows = _rows(results[key]) if key in results else {}
+            r = rows.get(method)
+            if r is None:  # a set or a method not run yet
+                cells.append("not run")
+                continue
             fb = _cell(r["Fb"], max(x["Fb"] for x in rows.values()), "**")
             fp = _cell(r["Fp"], max(x["Fp"] for x in rows.values()), "**")
             cells.append(f"{fb} / {fp}")
@@ -96,6 +101,8 @@ def quality_verdict(results: dict) -> str:
     domains."""
     lines = []
     for key, title in SETS.items():
+        if key not in results:
+            continue
         rows = _rows(results[key])
         ours = rows[OURS]
         parts = []
@@ -140,6 +147,8 @@ def omniglot_table(results: dict) -> str:
         "     - clusters",
     ]
     for method, shown in FRONT_ROWS.items():
+        if method not in rows:  # not run on this set yet
+            continue
         r = rows[method]
         lines += [f"   * - {shown}"] + [
             f"     - {_cell(r[s], best[s], '**')}" for s in ("Fp", "Fb", "NMI")

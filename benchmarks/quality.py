@@ -61,6 +61,7 @@ from sklearn_hilander._level import GraphSearch
 from sklearn_hilander._scoring import network_scorer
 from sklearn_hilander._train import meta_train
 from sklearn_hilander.datasets import (
+    load_hwu64,
     load_omniglot_features,
     make_embeddings,
 )
@@ -199,6 +200,31 @@ class TunedLeiden(Tuned):
         return np.asarray(partition.membership)
 
 
+class TunedInfomap(Tuned):
+    """Infomap (map equation) on the weighted kNN graph (igraph); the number
+    of neighbors is tuned."""
+
+    name = "Infomap on the kNN graph"
+    grid = [{"n_neighbors": k} for k in (5, 10, 15, 20, 30)]
+
+    def prepare(self, X):
+        k = max(p["n_neighbors"] for p in self.grid)
+        return knn_graph(X, k, metric="cosine", random_state=0)
+
+    def run(self, graph, n_neighbors):
+        import igraph
+
+        indices, sims = graph[0][:, :n_neighbors], graph[1][:, :n_neighbors]
+        n = indices.shape[0]
+        rows = np.repeat(np.arange(n), indices.shape[1])
+        g = igraph.Graph(n=n, edges=np.column_stack([rows, indices.ravel()]).tolist())
+        random.seed(0)
+        partition = g.community_infomap(
+            edge_weights=np.maximum(sims.ravel(), 1e-6).tolist(), trials=2
+        )
+        return np.asarray(partition.membership)
+
+
 class KMeansTrueK:
     """k-means told the true number of test classes (an oracle, untuned)."""
 
@@ -222,6 +248,7 @@ METHODS = OWN_METHODS + (
     TunedFINCH,
     TunedAgglomerative,
     TunedLeiden,
+    TunedInfomap,
     KMeansTrueK,
 )
 
@@ -239,6 +266,18 @@ def data_sets(names):
             y[train],
             X[test],
             y[test],
+        )
+    if "hwu64" in names:
+        hwu = load_hwu64()
+        Xh, yh = hwu["features"], hwu["label"]
+        train_h, test_h = hwu["meta_train"], hwu["evaluation"]
+        yield (
+            "hwu64",
+            "HWU64 intents, unseen scenarios (MiniLM sentence embeddings)",
+            Xh[train_h],
+            yh[train_h],
+            Xh[test_h],
+            yh[test_h],
         )
     for difficulty, knobs in SYNTHETIC.items():
         if f"synthetic-{difficulty}" in names:
@@ -391,7 +430,13 @@ def plot(results: dict) -> None:
 
 
 def main() -> None:
-    all_sets = ["omniglot", "synthetic-easier", "synthetic-harder", "cross-domain"]
+    all_sets = [
+        "omniglot",
+        "hwu64",
+        "synthetic-easier",
+        "synthetic-harder",
+        "cross-domain",
+    ]
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sets", nargs="*", default=all_sets, choices=all_sets)
     args = parser.parse_args()
