@@ -22,7 +22,7 @@ import re
 ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 DOCS = os.path.join(ROOT, "docs")
 # pages that carry generated blocks
-PAGES = ["README.md", "docs/index.rst"]
+PAGES = ["README.md", "docs/index.rst", "docs/bertopic.rst"]
 
 
 def publish(lines: list[str], path: str) -> str:
@@ -197,12 +197,47 @@ def scaling_summary(results: dict) -> str:
     return " ".join(lines[:2]) + "\n" + " ".join(lines[2:])
 
 
+# --------------------------------------------------------------- BERTopic
+def bertopic_table(results: dict) -> str:
+    """docs/bertopic.rst: each clustering step in BERTopic, as a list-table."""
+    columns = [
+        ("clustering step", lambda r: r["method"]),
+        ("y", lambda r: "folds 1-3" if r["semi_supervised"] else "none"),
+        ("topics", lambda r: f"{r['n_topics']}"),
+        ("BCubed F", lambda r: f"{r['Fb']:.3f}"),
+        ("pairwise F", lambda r: f"{r['Fp']:.3f}"),
+        ("transform accuracy", lambda r: f"{r['transform_accuracy']:.3f}"),
+        (
+            "outliers, fit / new",
+            lambda r: f"{r['outliers_fit']:.3f} / {r['outliers_new']:.3f}",
+        ),
+        ("fit_transform s", lambda r: f"{r['fit_seconds']:.1f}"),
+        ("transform s", lambda r: f"{r['transform_seconds']:.1f}"),
+    ]
+    lines = [".. list-table::", "   :header-rows: 1", "   :class: results", ""]
+    for i, (title, _) in enumerate(columns):
+        lines.append(f"   {'*' if i == 0 else ' '} - {title}")
+    for row in results["rows"]:
+        for i, (_, cell) in enumerate(columns):
+            lines.append(f"   {'*' if i == 0 else ' '} - {cell(row)}")
+    sizes = results["documents"]
+    rows = results["rows"]
+    lines += [
+        "",
+        f"{sizes['fit']:,} documents fitted, {sizes['new']:,} transformed, "
+        f"{rows[0]['n_intents']} intents; meta-training on {sizes['meta_train']:,} "
+        f"utterances of other intents took {results['meta_train_seconds']:.1f} s.",
+    ]
+    return "\n".join(lines)
+
+
 # name -> (JSON file, renderer)
 BLOCKS = {
     "quality-table": ("quality_results.json", quality_table),
     "quality-verdict": ("quality_results.json", quality_verdict),
     "omniglot-table": ("quality_results.json", omniglot_table),
     "scaling-summary": ("scaling_results.json", scaling_summary),
+    "bertopic-table": ("bertopic_results.json", bertopic_table),
 }
 
 _MARKERS = [
