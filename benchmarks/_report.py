@@ -22,7 +22,13 @@ import re
 ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 DOCS = os.path.join(ROOT, "docs")
 # pages that carry generated blocks
-PAGES = ["README.md", "docs/index.rst", "docs/bertopic.rst"]
+PAGES = [
+    "README.md",
+    "docs/index.rst",
+    "docs/benchmarks.rst",
+    "docs/bertopic.rst",
+    "docs/design.md",
+]
 
 
 def publish(lines: list[str], path: str) -> str:
@@ -47,7 +53,7 @@ LEIDEN = "Leiden on the kNN graph"
 FRONT_ROWS = {
     OURS: "HiLanderClustering, meta-trained",
     BUNDLED: "HiLanderClustering(), bundled, no labels",
-    LEIDEN: "Leiden on the kNN graph (resolution tuned)",
+    LEIDEN: "Leiden on the kNN graph (resolution and k tuned)",
     "Infomap on the kNN graph": "Infomap on the kNN graph (k tuned)",
     "HDBSCAN": "HDBSCAN (tuned)",
     "FINCH": "FINCH",
@@ -60,7 +66,9 @@ SETS = {
     "hwu64": "HWU64 intents, unseen scenarios",
     "synthetic-easier": "synthetic, easier",
     "synthetic-harder": "synthetic, harder",
+    "synthetic-tiny": "synthetic, many tiny classes",
     "cross-domain": "cross-domain (train synthetic, test Omniglot)",
+    "omniglot-to-hwu64": "cross-domain (train Omniglot, test HWU64)",
 }
 
 
@@ -115,6 +123,11 @@ def quality_verdict(results: dict) -> str:
                 f"{name} {ours[score]:.3f}, {abs(gap):.3f} {verdict} "
                 f"{FRONT_ROWS[best]} ({rivals[best][score]:.3f})"
             )
+        n_classes = results[key]["test_classes"]
+        parts.append(
+            f"{ours['clusters']:,} clusters for {n_classes:,} classes "
+            f"({ours['clusters'] / n_classes:.1f}x)"
+        )
         lines.append(f"- {title}: " + "; ".join(parts) + ".")
     omniglot = _rows(results["omniglot"])[LEIDEN]["params"]["resolution"]
     synthetic = _rows(results["synthetic-easier"])[LEIDEN]["params"]["resolution"]
@@ -231,6 +244,30 @@ def bertopic_table(results: dict) -> str:
     return "\n".join(lines)
 
 
+# --------------------------------------------------------------- ablation
+def ablation_tables(results: dict) -> str:
+    """docs/design.md: one markdown table per data set of the ablation."""
+    sections = []
+    for entry in results.values():
+        lines = [
+            f"### {entry['title']}",
+            "",
+            "| variant | Fb | Fp | edge AUC | threshold | merge threshold | clusters "
+            "| seconds |",
+            "|---|---|---|---|---|---|---|---|",
+        ]
+        for r in entry["rows"]:
+            merge = r["merge threshold"]
+            merge = "none" if merge is None else f"{merge:.2f}"
+            lines.append(
+                f"| {r['variant']} | {r['Fb']:.3f} | {r['Fp']:.3f} "
+                f"| {r['edge AUC']:.3f} | {r['threshold']:.3f} | {merge} "
+                f"| {r['clusters']} | {r['seconds']:.0f} |"
+            )
+        sections.append("\n".join(lines))
+    return "\n\n".join(sections)
+
+
 # name -> (JSON file, renderer)
 BLOCKS = {
     "quality-table": ("quality_results.json", quality_table),
@@ -238,6 +275,7 @@ BLOCKS = {
     "omniglot-table": ("quality_results.json", omniglot_table),
     "scaling-summary": ("scaling_results.json", scaling_summary),
     "bertopic-table": ("bertopic_results.json", bertopic_table),
+    "ablation-tables": ("ablation_results.json", ablation_tables),
 }
 
 _MARKERS = [

@@ -11,27 +11,37 @@ classes:
   as the paper's recipe would, and picked on the whole training set;
 - our edge scorer on pair features only (node terms removed);
 - our full network with the threshold picked on held-out training classes,
-  and on the whole (more crowded) training set, which is what ``fit`` does.
+  and on the whole (more crowded) training set;
+- the merging step after the hierarchy (``_decode.merge_clusters``): its
+  threshold chosen after the link threshold, and both chosen together, which
+  is what ``fit`` does.
 
-Writes ``docs/ablation_results.md``. Run: ``python -m benchmarks.ablation``.
+Every threshold is chosen for the best mean of BCubed F and pairwise F on
+the labelled classes; "no merging" rows decode with the hierarchy alone.
+
+Writes ``docs/ablation_results.{md,json}`` and re-renders the pages that
+quote them (docs/design.md). Run: ``python -m benchmarks.ablation``.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import time
 
 import numpy as np
 from sklearn.metrics import roc_auc_score
 
+from benchmarks._report import _load, ablation_tables, publish, publish_docs
 from benchmarks.baselines import TunedCosineDecoder
-from sklearn_hilander._calibrate import calibrate_threshold
+from sklearn_hilander._calibrate import calibrate_thresholds
 from sklearn_hilander._decode import decode
 from sklearn_hilander._graph import normalize_rows
 from sklearn_hilander._level import GraphSearch
 from sklearn_hilander._scoring import network_scorer
 from sklearn_hilander._train import meta_train
 from sklearn_hilander.datasets import (
+    load_hwu64,
     load_omniglot_features,
     make_embeddings,
 )
@@ -60,13 +70,27 @@ def trained_scorer(X, y, architecture, hidden, seed=0):
     return network_scorer(config, state)
 
 
-def threshold_for(X, y, scorer):
-    return calibrate_threshold([(X, y)], scorer, search=GraphSearch(K, "cosine"))[0]
+def thresholds_for(X, y, scorer, link_threshold=None, merge=False):
+    """(link threshold, merge threshold) chosen on labelled ``X``; without
+    ``merge``, the hierarchy alone (merge threshold inf)."""
+    threshold, merge_threshold, _ = calibrate_thresholds(
+        [(X, y)],
+        scorer,
+        search=GraphSearch(K, "cosine"),
+        link_threshold=link_threshold,
+        merge_threshold=None if merge else float("inf"),
+    )
+    return threshold, merge_threshold
 
 
-def evaluate(X_test, y_test, scorer, threshold):
+def evaluate(X_test, y_test, scorer, thresholds):
+    threshold, merge_threshold = thresholds
     labels = decode(
-        X_test, scorer, threshold=threshold, search=GraphSearch(K, "cosine")
+        X_test,
+        scorer,
+        threshold=threshold,
+        search=GraphSearch(K, "cosine"),
+        merge_threshold=merge_threshold,
     ).labels
     level0 = GraphSearch(K, "cosine").first_level(X_test)
     scores, _ = scorer(level0)
@@ -76,6 +100,7 @@ def evaluate(X_test, y_test, scorer, threshold):
         "Fp": pairwise_f_score(y_test, labels),
         "edge AUC": roc_auc_score(same, scores.ravel()),
         "threshold": threshold,
+        "merge threshold": merge_threshold,
         "clusters": len(np.unique(labels)),
     }
 
@@ -109,6 +134,7 @@ def run(name, X_train, y_train, X_test, y_test):
             "Fp": pairwise_f_score(y_test, labels),
             "edge AUC": roc_auc_score(same, level0.similarities.ravel()),
             "threshold": control.params_["threshold"],
+            "merge threshold": float("inf"),
             "clusters": len(np.unique(labels)),
         },
         time.perf_counter() - t0,
@@ -122,74 +148,102 @@ def run(name, X_train, y_train, X_test, y_test):
             X_train[train_rows], y_train[train_rows], architecture, hidden
         )
         held = ~train_rows
-        threshold = threshold_for(X_train[held], y_train[held], scorer)
         record(
-            f"{label}, threshold on held-out 20% of training classes",
-            evaluate(X_test, y_test, scorer, threshold),
+            f"{label}, threshold on held-out 20% of training classes, no merging",
+            evaluate(
+                X_test,
+                y_test,
+                scorer,
+                thresholds_for(X_train[held], y_train[held], scorer),
+            ),
             time.perf_counter() - t0,
         )
         t0 = time.perf_counter()
         scorer = trained_scorer(X_train, y_train, architecture, hidden)
-        threshold = threshold_for(X_train, y_train, scorer)
+        alone = thresholds_for(X_train, y_train, scorer)
         record(
-            f"{label}, threshold on the whole training set",
-            evaluate(X_test, y_test, scorer, threshold),
+            f"{label}, threshold on the whole training set, no merging",
+            evaluate(X_test, y_test, scorer, alone),
             time.perf_counter() - t0,
         )
     t0 = time.perf_counter()
+    record(
+        "ours + merging, merge threshold chosen after the link threshold",
+        evaluate(
+            X_test,
+            y_test,
+            scorer,
+            thresholds_for(
+                X_train, y_train, scorer, link_threshold=alone[0], merge=True
+            ),
+        ),
+        time.perf_counter() - t0,
+    )
+    t0 = time.perf_counter()
+    record(
+        "ours + merging, both thresholds chosen together (what fit does)",
+        evaluate(
+            X_test, y_test, scorer, thresholds_for(X_train, y_train, scorer, merge=True)
+        ),
+        time.perf_counter() - t0,
+    )
+    t0 = time.perf_counter()
     scorer = trained_scorer(X_train, y_train, "pairs", 64)
     record(
-        "ours without node terms (pair features only), whole-set threshold",
-        evaluate(X_test, y_test, scorer, threshold_for(X_train, y_train, scorer)),
+        "ours without node terms (pair features only), whole-set threshold, no merging",
+        evaluate(X_test, y_test, scorer, thresholds_for(X_train, y_train, scorer)),
         time.perf_counter() - t0,
     )
     return rows
 
 
-def to_markdown(title, rows):
-    lines = [
-        f"### {title}",
-        "",
-        "| variant | Fb | Fp | edge AUC | threshold | clusters | seconds |",
-        "|---|---|---|---|---|---|---|",
-    ]
-    for r in rows:
-        lines.append(
-            f"| {r['variant']} | {r['Fb']:.3f} | {r['Fp']:.3f} | {r['edge AUC']:.3f} "
-            f"| {r['threshold']:.3f} | {r['clusters']} | {r['seconds']:.0f} |"
-        )
-    return "\n".join(lines) + "\n"
-
-
 def main():
-    sections = []
+    results = {}
     X_train, y_train = make_embeddings(300, 64, random_state=0)
     X_test, y_test = make_embeddings(600, 64, random_state=1)
-    rows = run("synthetic", X_train, y_train, X_test, y_test)
-    sections.append(
-        to_markdown(
-            "Synthetic: 300 training classes, 600 unseen test classes (64-d)", rows
-        )
-    )
+    results["synthetic"] = {
+        "title": "Synthetic: 300 training classes, 600 unseen test classes (64-d)",
+        "rows": run("synthetic", X_train, y_train, X_test, y_test),
+    }
     data = load_omniglot_features()
     X, y = data["features"], data["label"]
-    rows = run(
-        "omniglot",
-        X[data["meta_train"]],
-        y[data["meta_train"]],
-        X[data["evaluation"]],
-        y[data["evaluation"]],
-    )
-    sections.append(
-        to_markdown(
-            "Omniglot: 482 meta-training characters, 659 unseen evaluation characters",
-            rows,
-        )
-    )
+    train, test = data["meta_train"], data["evaluation"]
+    results["omniglot"] = {
+        "title": "Omniglot: 482 meta-training characters, 659 unseen evaluation "
+        "characters",
+        "rows": run("omniglot", X[train], y[train], X[test], y[test]),
+    }
+    hwu = load_hwu64()
+    X, y = hwu["features"], hwu["label"]
+    train, test = hwu["meta_train"], hwu["evaluation"]
+    results["hwu64"] = {
+        "title": "HWU64: 40 meta-training intents, 24 unseen intents of other "
+        "scenarios",
+        "rows": run("hwu64", X[train], y[train], X[test], y[test]),
+    }
     os.makedirs(DOCS, exist_ok=True)
-    with open(os.path.join(DOCS, "ablation_results.md"), "w") as fh:
-        fh.write("\n".join(sections))
-    print("\n".join(sections))
+    with open(os.path.join(DOCS, "ablation_results.json"), "w") as handle:
+        # JSON has no infinity: "no merging" is stored as null
+        json.dump(
+            {
+                key: dict(
+                    entry,
+                    rows=[
+                        {k: (None if v == float("inf") else v) for k, v in r.items()}
+                        for r in entry["rows"]
+                    ],
+                )
+                for key, entry in results.items()
+            },
+            handle,
+            indent=1,
+        )
+    text = ablation_tables(_load("ablation_results.json"))
+    publish(
+        ["Generated by `python -m benchmarks.ablation`.", "", text],
+        os.path.join(DOCS, "ablation_results.md"),
+    )
+    publish_docs()
 
 
 if __name__ == "__main__":

@@ -17,12 +17,17 @@ from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import check_is_fitted, check_memory, validate_data
 from tqdm.auto import tqdm
 
-from ._calibrate import calibrate_threshold
+from ._calibrate import calibrate_thresholds
 from ._decode import Hierarchy, canonical_labels, decode
 from ._graph import euclidean_scale, prepare_features
 from ._level import GraphSearch
 from ._predict import FittedPoints, assign, fitted_strength
-from ._pretrained import PRETRAINED_PATH, read_network, save_network
+from ._pretrained import (
+    PRETRAINED_PATH,
+    read_network,
+    read_network_params,
+    save_network,
+)
 from ._scoring import network_scorer, resolve_device
 from ._train import meta_train
 from ._validation import check_cluster_labels
@@ -65,7 +70,10 @@ class HiLanderClustering(ClusterMixin, BaseEstimator):
     edge the probability that both ends belong together and for every node a
     density, link each node to its most likely denser neighbor if that
     probability beats ``link_threshold``, take connected components, turn the
-    clusters into supernodes and repeat until no link is added.
+    clusters into supernodes and repeat until no link is added. Last, a
+    cluster whose points link strongly into another joins it (see
+    ``merge_threshold``): one link per node keeps the hierarchy from chaining
+    unrelated clusters, but leaves fragments of one class apart.
 
     Unlike the paper's network, ours scores an edge from how the pair sits in
     the graph (similarity, ranks, shared neighbors, neighborhood and cluster
@@ -83,6 +91,13 @@ class HiLanderClustering(ClusterMixin, BaseEstimator):
         Minimum link probability for a node to join a denser neighbor.
         "auto" uses the value chosen in ``fit`` on the labelled data
         (``threshold_``); a float overrides it. Higher splits more.
+    merge_threshold : "auto" or float >= 0, default="auto"
+        Linkage above which two clusters of the hierarchy merge: their summed
+        link probabilities over the kNN edges between them (both directions),
+        divided by the size of the smaller cluster. "auto" uses the value
+        chosen in ``fit`` on the labelled data (``merge_threshold_``; for the
+        bundled network, the one stored with it); ``float("inf")`` merges
+        nothing. Lower merges more.
     min_cluster_size : int, default=1
         Points of clusters smaller than this get the noise label -1, as
         DBSCAN and HDBSCAN give. 1 keeps every point in a cluster.
@@ -161,6 +176,9 @@ class HiLanderClustering(ClusterMixin, BaseEstimator):
         Clusters left after each level.
     threshold_ : float
         Link threshold chosen on the labelled data (or the fixed value).
+    merge_threshold_ : float
+        Merge threshold chosen on the labelled data (or the fixed value);
+        ``inf`` when merging did not help there.
     network_config_ : dict
         Architecture of the trained network.
     network_state_ : dict of str to ndarray
@@ -217,6 +235,10 @@ class HiLanderClustering(ClusterMixin, BaseEstimator):
         "n_neighbors": [Interval(Integral, 1, None, closed="left")],
         "metric": [StrOptions({"cosine", "euclidean"})],
         "link_threshold": [StrOptions({"auto"}), Interval(Real, 0, 1, closed="both")],
+        "merge_threshold": [
+            StrOptions({"auto"}),
+            Interval(Real, 0, np.inf, closed="both"),
+        ],
         "min_cluster_size": [Interval(Integral, 1, None, closed="left")],
         "min_membership": [Interval(Real, 0, 1, closed="both")],
         "pretrained": [
@@ -246,6 +268,7 @@ class HiLanderClustering(ClusterMixin, BaseEstimator):
         *,
         metric="cosine",
         link_threshold="auto",
+        merge_threshold="auto",
         min_cluster_size=1,
         min_membership=0.0,
         pretrained="default",
@@ -266,6 +289,7 @@ class HiLanderClustering(ClusterMixin, BaseEstimator):
         self.n_neighbors = n_neighbors
         self.metric = metric
         self.link_threshold = link_threshold
+        self.merge_threshold = merge_threshold
         self.min_cluster_size = min_cluster_size
         self.min_membership = min_membership
         self.pretrained = pretrained
@@ -347,16 +371,21 @@ class HiLanderClustering(ClusterMixin, BaseEstimator):
         self.meta_trained_ = True
         self.n_iter_ = len(self.history_)
         self.n_train_classes_ = int(np.unique(y).size)
-        self.threshold_ = (
-            calibrate_threshold(
-                [(Xp, y)],
-                self._scorer(),
-                search=GraphSearch(self.n_neighbors, self.metric, self.random_state),
-                max_levels=self.max_levels,
-                early_stopping=self.early_stopping,
-            )[0]
-            if self.link_threshold == "auto"
-            else float(self.link_threshold)
+        # a threshold the user fixed is kept, the other searched
+        fixed = {
+            name: None if value == "auto" else float(value)
+            for name, value in (
+                ("link_threshold", self.link_threshold),
+                ("merge_threshold", self.merge_threshold),
+            )
+        }
+        self.threshold_, self.merge_threshold_, _ = calibrate_thresholds(
+            [(Xp, y)],
+            self._scorer(),
+            search=GraphSearch(self.n_neighbors, self.metric, self.random_state),
+            max_levels=self.max_levels,
+            early_stopping=self.early_stopping,
+            **fixed,
         )
         self._set_clustering(X)
         return self
@@ -560,6 +589,12 @@ class HiLanderClustering(ClusterMixin, BaseEstimator):
             return self.threshold_
         return float(self.link_threshold)
 
+    def _effective_merge_threshold(self) -> float:
+        """``merge_threshold`` when set, else the one chosen in ``fit``."""
+        if self.merge_threshold == "auto":
+            return self.merge_threshold_
+        return float(self.merge_threshold)
+
     def _feature_scale(self, X) -> float:
         """Scale of euclidean features, measured on the data being fitted."""
         return euclidean_scale(X) if self.metric == "euclidean" else 1.0
@@ -585,6 +620,7 @@ class HiLanderClustering(ClusterMixin, BaseEstimator):
                 search=self._search(),
                 max_levels=self.max_levels,
                 early_stopping=self.early_stopping,
+                merge_threshold=self._effective_merge_threshold(),
                 on_level=report,
             )
 
@@ -634,12 +670,16 @@ class HiLanderClustering(ClusterMixin, BaseEstimator):
                 raise ValueError("pretrained estimator was fitted on other features")
             config, state = source.network_config_, source.network_state_
             threshold = source.threshold_
+            merge_threshold = source.merge_threshold_
         else:
             path = PRETRAINED_PATH if source == "default" else source
             config, state, threshold = read_network(path)
+            # files written before merging existed merge nothing
+            merge_threshold = read_network_params(path).get("merge_threshold", np.inf)
         self.network_config_ = config
         self.network_state_ = {k: np.array(v) for k, v in state.items()}
         self.threshold_ = threshold
+        self.merge_threshold_ = float(merge_threshold)
         self.scale_ = self._feature_scale(X)
         self.meta_trained_ = False
         self.history_ = []
@@ -654,6 +694,8 @@ class HiLanderClustering(ClusterMixin, BaseEstimator):
         """
         self._check_trained("save_network")
         params = {"n_neighbors": int(self.n_neighbors), "metric": self.metric}
+        if np.isfinite(self.merge_threshold_):  # JSON has no infinity
+            params["merge_threshold"] = float(self.merge_threshold_)
         save_network(
             path, self.network_config_, self.network_state_, self.threshold_, params
         )

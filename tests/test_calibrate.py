@@ -3,11 +3,14 @@
 import numpy as np
 
 from benchmarks.baselines import cosine_scorer
-from sklearn_hilander._calibrate import calibrate_threshold, whole_class_subset
+from sklearn_hilander._calibrate import (
+    calibrate_thresholds,
+    clustering_score,
+    whole_class_subset,
+)
 from sklearn_hilander._graph import normalize_rows
 from sklearn_hilander._level import GraphSearch
 from sklearn_hilander.datasets import make_embeddings
-from sklearn_hilander.metrics import bcubed_f_score
 
 
 def test_whole_class_subset_keeps_classes_whole_and_bounded():
@@ -20,14 +23,42 @@ def test_whole_class_subset_keeps_classes_whole_and_bounded():
     assert np.unique(y[whole_class_subset(y, 3, 0)]).size == 1
 
 
-def test_calibrated_threshold_is_the_best_on_the_labelled_set():
+def test_calibrated_thresholds_are_the_best_pair_on_the_labelled_set():
     X, y = make_embeddings(40, 16, random_state=0)
     X = normalize_rows(X)
     search = GraphSearch(10, "cosine")
-    threshold, (score,) = calibrate_threshold([(X, y)], cosine_scorer, search=search)
-    assert 0 < threshold < 1
+    threshold, merge, (score,) = calibrate_thresholds(
+        [(X, y)], cosine_scorer, search=search
+    )
+    assert 0 < threshold < 1 and merge > 0
     from sklearn_hilander._decode import decode
 
     for other in (0.05, 0.3, 0.95):
-        labels = decode(X, cosine_scorer, threshold=other, search=search).labels
-        assert bcubed_f_score(y, labels) <= score + 1e-9
+        for other_merge in (float("inf"), 0.5, 2.0):
+            labels = decode(
+                X,
+                cosine_scorer,
+                threshold=other,
+                search=search,
+                merge_threshold=other_merge,
+            ).labels
+            assert clustering_score(y, labels) <= score + 1e-9
+    # the pair found is the pair decoding uses
+    labels = decode(
+        X, cosine_scorer, threshold=threshold, search=search, merge_threshold=merge
+    ).labels
+    assert np.isclose(clustering_score(y, labels), score)
+
+
+def test_a_fixed_threshold_is_kept_and_the_other_searched():
+    X, y = make_embeddings(40, 16, random_state=0)
+    X = normalize_rows(X)
+    search = GraphSearch(10, "cosine")
+    threshold, merge, _ = calibrate_thresholds(
+        [(X, y)], cosine_scorer, search=search, link_threshold=0.42
+    )
+    assert threshold == 0.42
+    threshold, merge, _ = calibrate_thresholds(
+        [(X, y)], cosine_scorer, search=search, merge_threshold=float("inf")
+    )
+    assert merge == float("inf") and 0 < threshold < 1

@@ -6,13 +6,17 @@ from benchmarks.baselines import cosine_scorer
 from sklearn_hilander._decode import (
     DistinctStart,
     canonical_labels,
+    cluster_link_sums,
     converged,
     decode,
     forest_components,
     iter_levels,
+    merge_clusters,
     select_parents,
 )
+from sklearn_hilander._graph import normalize_rows
 from sklearn_hilander._level import GraphSearch
+from sklearn_hilander.datasets import make_embeddings
 
 from .conftest import two_blobs
 
@@ -140,3 +144,67 @@ def test_copies_share_a_cluster_and_decode_sees_each_row_once():
     np.testing.assert_array_equal(h.labels[40:45], h.labels[:5])
     np.testing.assert_array_equal(h.labels[45:], h.labels[:5])
     assert len(set(h.labels)) == 40
+
+
+# ------------------------------------------------------------------ merging
+def _graph(edges, n, k):
+    """kNN lists (n, k) and scores from {(node, neighbor): score}; unlisted
+    slots point to the node itself with score 0 (links inside a cluster
+    are ignored by the merge)."""
+    indices = np.tile(np.arange(n)[:, None], (1, k))
+    scores = np.zeros((n, k))
+    filled = np.zeros(n, dtype=int)
+    for (i, j), p in edges.items():
+        indices[i, filled[i]], scores[i, filled[i]] = j, p
+        filled[i] += 1
+    return indices, scores
+
+
+def test_merge_sums_links_over_the_smaller_cluster():
+    # clusters {0, 1} and {2}: node 2 links to 0 and 1 with 0.9 each, and 0
+    # links back to 2 with 0.6: summed 2.4, over the smaller size 1
+    indices, scores = _graph({(2, 0): 0.9, (2, 1): 0.9, (0, 2): 0.6}, 3, 2)
+    labels = np.array([0, 0, 1])
+    sums = cluster_link_sums(indices, scores, labels)
+    assert np.isclose(sums[0, 1], 2.4) and np.isclose(sums[1, 0], 2.4)
+    assert np.array_equal(merge_clusters(indices, scores, labels, 2.3), [0, 0, 0])
+    assert np.array_equal(merge_clusters(indices, scores, labels, 2.4), [0, 0, 1])
+    # inf merges nothing, and labels come back numbered from 0
+    assert np.array_equal(
+        merge_clusters(indices, scores, np.array([5, 5, 9]), np.inf), [0, 0, 1]
+    )
+
+
+def test_merge_keeps_two_large_clusters_that_touch_at_a_boundary():
+    # two clusters of 50 joined by one strong edge, and a fragment of 2
+    # whose points link into the first cluster strongly
+    n = 102
+    edges = {(0, 50): 0.99, (100, 1): 0.9, (100, 2): 0.9, (101, 3): 0.9}
+    indices, scores = _graph(edges, n, 2)
+    labels = np.r_[np.zeros(50, int), np.ones(50, int), [2, 2]]
+    merged = merge_clusters(indices, scores, labels, 1.0)
+    assert merged[100] == merged[0]  # the fragment joined (2.7 / 2 > 1)
+    assert merged[50] != merged[0]  # 0.99 / 50 < 1: the big ones stay apart
+
+
+def test_merge_takes_mutually_best_pairs_first():
+    # a chain 0 - 1 - 2 of singletons: 1's best partner is 2, so 0 waits for
+    # the next round, where {1, 2} links to 0 with 0.5 / 1
+    indices, scores = _graph({(0, 1): 0.5, (1, 2): 0.9}, 3, 1)
+    labels = np.arange(3)
+    assert np.unique(merge_clusters(indices, scores, labels, 0.6)).size == 2
+    assert np.unique(merge_clusters(indices, scores, labels, 0.4)).size == 1
+
+
+def test_decode_merges_fragments_of_one_class():
+    X, y = make_embeddings(40, 16, random_state=0)
+    X = normalize_rows(X)
+    search = GraphSearch(10, "cosine")
+    strict = decode(X, cosine_scorer, threshold=0.9, search=search)
+    merged = decode(X, cosine_scorer, threshold=0.9, search=search, merge_threshold=3)
+    assert np.unique(merged.labels).size < np.unique(strict.labels).size
+    # merging only joins whole clusters of the hierarchy
+    for cluster in np.unique(strict.labels):
+        assert np.unique(merged.labels[strict.labels == cluster]).size == 1
+    # each cluster's peak is one of its own points, the densest
+    assert np.array_equal(merged.labels[merged.peaks], np.arange(merged.peaks.size))
