@@ -480,6 +480,7 @@ class HiLanderClustering(ClusterMixin, BaseEstimator):
                 self.network_config_,
                 self.network_state_,
                 threshold=self._effective_threshold(),
+                merge_threshold=self._effective_merge_threshold(),
                 device=resolve_device(self.device),
             )
         labels = np.where(strength < self.min_membership, -1, labels)

@@ -155,10 +155,18 @@ def assign(
     state: dict,
     *,
     threshold: float,
+    merge_threshold: float = np.inf,
     device: str = "cpu",
 ) -> tuple[np.ndarray, np.ndarray]:
     """Cluster of each prepared query row among the fitted clusters (-1 for
-    none), and its membership strength in [0, 1]."""
+    none), and its membership strength in [0, 1].
+
+    A row joins the cluster of its most likely neighbor when that link beats
+    ``threshold``, as a fitted point's first link does; else, as the merging
+    step would join a one-point cluster, the fitted cluster whose points
+    among its neighbors have the largest summed link probability, when that
+    sum beats ``merge_threshold``; else none.
+    """
     net = load_network(config, state, device)
     k = points.n_neighbors
     labels = np.empty(Q.shape[0], dtype=np.int64)
@@ -177,10 +185,22 @@ def assign(
             probs = torch.sigmoid(logits).cpu().numpy()
         # copies of a fitted point belong to its cluster whatever the network says
         probs = np.where(sims >= 1.0 - 1e-6, 1.0, probs)
+        rows_in_block = np.arange(idx.shape[0])
         best = probs.argmax(axis=1)
-        chosen = points.labels[idx[np.arange(idx.shape[0]), best]]
-        linked = probs[np.arange(idx.shape[0]), best] > threshold
-        labels[rows] = np.where(linked & (chosen >= 0), chosen, -1)
+        chosen = points.labels[idx[rows_in_block, best]]
+        linked = probs[rows_in_block, best] > threshold
+        # summed probability of the links into each neighbor's cluster
+        clusters = points.labels[idx]
+        summed = (
+            (clusters[:, :, None] == clusters[:, None, :]) * probs[:, None, :]
+        ).sum(2)
+        summed = np.where(clusters >= 0, summed, -np.inf)
+        strongest = summed.argmax(axis=1)
+        merged = clusters[rows_in_block, strongest]
+        joins = summed[rows_in_block, strongest] > merge_threshold
+        labels[rows] = np.where(
+            linked & (chosen >= 0), chosen, np.where(joins, merged, -1)
+        )
         same = points.labels[idx] == labels[rows][:, None]
         strength[rows] = np.where(labels[rows] >= 0, (probs * same).mean(axis=1), 0.0)
     return labels, strength

@@ -119,3 +119,19 @@ def test_no_labelled_class_is_a_clear_error():
         HiLanderClustering(max_iter=1).fit(X, np.full(len(X), -1))
     with pytest.raises(ValueError, match="fewer than 2 labelled classes"):
         HiLanderClustering(max_iter=1).fit(X, np.r_[np.zeros(5), -np.ones(len(X) - 5)])
+
+
+def test_a_row_with_no_strong_single_link_joins_by_summed_links(split):
+    # no single link can beat a threshold of 1, so only the merge rule
+    # (the summed probability of the links into one cluster) can place a
+    # row: with merging off every row is -1, with a low merge threshold
+    # rows join clusters, and a row joins the cluster its links sum highest
+    est, X_fit, _, X_new, _ = split
+    strict = HiLanderClustering(
+        pretrained=est, link_threshold=1.0, merge_threshold=float("inf")
+    ).fit(X_fit)
+    assert (strict.predict(X_new) == -1).all()
+    loose = HiLanderClustering(
+        pretrained=est, link_threshold=1.0, merge_threshold=0.5
+    ).fit(X_fit)
+    assert (loose.predict(X_new) >= 0).mean() > 0.5
