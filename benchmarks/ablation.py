@@ -205,22 +205,26 @@ def main():
         "title": "Synthetic: 300 training classes, 600 unseen test classes (64-d)",
         "rows": run("synthetic", X_train, y_train, X_test, y_test),
     }
-    data = load_omniglot_features()
-    X, y = data["features"], data["label"]
-    train, test = data["meta_train"], data["evaluation"]
-    results["omniglot"] = {
-        "title": "Omniglot: 482 meta-training characters, 659 unseen evaluation "
-        "characters",
-        "rows": run("omniglot", X[train], y[train], X[test], y[test]),
-    }
-    hwu = load_hwu64()
-    X, y = hwu["features"], hwu["label"]
-    train, test = hwu["meta_train"], hwu["evaluation"]
-    results["hwu64"] = {
-        "title": "HWU64: 40 meta-training intents, 24 unseen intents of other "
-        "scenarios",
-        "rows": run("hwu64", X[train], y[train], X[test], y[test]),
-    }
+    # real sets split into meta-training and evaluation classes by the loader
+    for key, title, load in (
+        (
+            "omniglot",
+            "Omniglot: 482 meta-training characters, 659 unseen evaluation characters",
+            load_omniglot_features,
+        ),
+        (
+            "hwu64",
+            "HWU64: 40 meta-training intents, 24 unseen intents of other scenarios",
+            load_hwu64,
+        ),
+    ):
+        data = load()
+        X, y = data["features"], data["label"]
+        train, test = data["meta_train"], data["evaluation"]
+        results[key] = {
+            "title": title,
+            "rows": run(key, X[train], y[train], X[test], y[test]),
+        }
     os.makedirs(DOCS, exist_ok=True)
     with open(os.path.join(DOCS, "ablation_results.json"), "w") as handle:
         # JSON has no infinity: "no merging" is stored as null

@@ -27,10 +27,12 @@ def test_generated_blocks_match_the_benchmark_json(page):
 
 def test_a_hand_edited_number_is_caught(monkeypatch):
     text = read("README.md")
-    stale = text.replace(
-        "| HiLanderClustering, meta-trained | 0.",
-        "| HiLanderClustering, meta-trained | 9.",
-        1,
+    # the first score of our row, bold or not
+    stale = re.sub(
+        r"(\| HiLanderClustering, meta-trained \| (?:\*\*)?)0\.",
+        r"\g<1>9.",
+        text,
+        count=1,
     )
     assert stale != text and _report.render_page(stale) == text
     # and a changed result changes the page

@@ -76,29 +76,37 @@ def hwu64_scores():
 
 
 # (BCubed F, pairwise F) margins of HiLanderClustering over each rival: the
-# measured ones minus headroom (measured values in the comments)
+# measured ones minus 0.01 to 0.02 of headroom. Measured (Fb / Fp):
+# synthetic: ours 0.874 / 0.892; cosine 0.737 / 0.684, DBSCAN 0.678 / 0.554,
+# HDBSCAN 0.741 / 0.698, FINCH 0.668 / 0.601, agglomerative 0.769 / 0.740,
+# Infomap 0.831 / 0.829, Leiden 0.789 / 0.789
 SYNTHETIC_MARGINS = {
-    "cosine": (0.0, 0.0),
-    "dbscan": (0.0, 0.0),
-    "hdbscan": (0.0, 0.0),
-    "finch": (0.0, 0.0),
-    "agglomerative": (0.0, 0.0),
-    "leiden": (0.0, 0.0),
-    "infomap": (0.0, 0.0),
+    "cosine": (0.12, 0.19),
+    "dbscan": (0.18, 0.32),
+    "hdbscan": (0.12, 0.18),
+    "finch": (0.19, 0.28),
+    "agglomerative": (0.09, 0.14),
+    "leiden": (0.07, 0.09),
+    "infomap": (0.03, 0.05),
 }
+# Omniglot: ours 0.625 / 0.555; cosine 0.523 / 0.330, DBSCAN 0.378 / 0.131,
+# HDBSCAN 0.489 / 0.366, FINCH 0.526 / 0.423, agglomerative 0.547 / 0.450,
+# Leiden 0.609 / 0.585 (ahead on pairwise F), Infomap 0.591 / 0.524
 OMNIGLOT_MARGINS = {
-    "cosine": (0.0, 0.0),
-    "dbscan": (0.0, 0.0),
-    "hdbscan": (0.0, 0.0),
-    "finch": (0.0, 0.0),
-    "agglomerative": (0.0, 0.0),
-    "leiden": (0.0, 0.0),
-    "infomap": (0.0, 0.0),
+    "cosine": (0.09, 0.21),
+    "dbscan": (0.23, 0.41),
+    "hdbscan": (0.12, 0.17),
+    "finch": (0.09, 0.12),
+    "agglomerative": (0.07, 0.09),
+    "leiden": (0.005, -0.04),
+    "infomap": (0.02, 0.02),
 }
-# negative: the deficit we still have, bounded
+# HWU64: ours 0.638 / 0.563; Leiden 0.676 / 0.657 and Infomap 0.612 / 0.608
+# (both ahead on pairwise F, Leiden on BCubed F too): negative margins bound
+# the deficit we still have
 HWU64_MARGINS = {
-    "leiden": (0.0, 0.0),
-    "infomap": (0.0, 0.0),
+    "leiden": (-0.05, -0.11),
+    "infomap": (0.015, -0.06),
 }
 
 
@@ -124,11 +132,12 @@ def test_against_graph_communities_on_unseen_intents(hwu64_scores, rival):
 
 
 def test_absolute_floors_and_cluster_counts(synthetic_scores, omniglot_scores):
-    assert synthetic_scores["hilander"][0] > 0.0
-    assert omniglot_scores["hilander"][0] > 0.0
-    # clusters found per true class (measured in the comments)
-    assert 0.0 < synthetic_scores["clusters"] < 99
-    assert 0.0 < omniglot_scores["clusters"] < 99
+    assert synthetic_scores["hilander"][0] > 0.85
+    assert omniglot_scores["hilander"][0] > 0.60
+    # clusters found per true class: measured 2.66 and 2.51, still far from
+    # the 1.5 we aim at; the bound catches a return to 4x over-splitting
+    assert 1.0 < synthetic_scores["clusters"] < 3.0
+    assert 1.0 < omniglot_scores["clusters"] < 3.0
 
 
 def test_the_fitted_thresholds_transfer_to_a_quarter_of_the_classes(omniglot):
