@@ -211,27 +211,41 @@ def scaling_summary(results: dict) -> str:
 
 
 # --------------------------------------------------------------- BERTopic
+# (title, cell) of each column of the BERTopic tables, markdown and RST
+BERTOPIC_COLUMNS = [
+    ("clustering step", lambda r: r["method"]),
+    ("y", lambda r: "folds 1-3" if r["semi_supervised"] else "none"),
+    ("topics (intents)", lambda r: f"{r['n_topics']} ({r['n_intents']})"),
+    ("BCubed F", lambda r: f"{r['Fb']:.3f}"),
+    ("pairwise F", lambda r: f"{r['Fp']:.3f}"),
+    ("transform accuracy", lambda r: f"{r['transform_accuracy']:.3f}"),
+    (
+        "outliers, fit / new",
+        lambda r: f"{r['outliers_fit']:.3f} / {r['outliers_new']:.3f}",
+    ),
+    ("fit_transform s", lambda r: f"{r['fit_seconds']:.1f}"),
+    ("transform s", lambda r: f"{r['transform_seconds']:.1f}"),
+]
+
+
+def bertopic_markdown(results: dict) -> list[str]:
+    """docs/bertopic_results.md: the BERTopic rows as a pipe table."""
+    titles = [title for title, _ in BERTOPIC_COLUMNS]
+    lines = ["| " + " | ".join(titles) + " |", "|" + "---|" * len(titles)]
+    for row in results["rows"]:
+        lines.append(
+            "| " + " | ".join(cell(row) for _, cell in BERTOPIC_COLUMNS) + " |"
+        )
+    return lines
+
+
 def bertopic_table(results: dict) -> str:
-    """docs/bertopic.rst: each clustering step in BERTopic, as a list-table."""
-    columns = [
-        ("clustering step", lambda r: r["method"]),
-        ("y", lambda r: "folds 1-3" if r["semi_supervised"] else "none"),
-        ("topics", lambda r: f"{r['n_topics']}"),
-        ("BCubed F", lambda r: f"{r['Fb']:.3f}"),
-        ("pairwise F", lambda r: f"{r['Fp']:.3f}"),
-        ("transform accuracy", lambda r: f"{r['transform_accuracy']:.3f}"),
-        (
-            "outliers, fit / new",
-            lambda r: f"{r['outliers_fit']:.3f} / {r['outliers_new']:.3f}",
-        ),
-        ("fit_transform s", lambda r: f"{r['fit_seconds']:.1f}"),
-        ("transform s", lambda r: f"{r['transform_seconds']:.1f}"),
-    ]
+    """docs/bertopic.rst: the BERTopic rows as an RST list-table."""
     lines = [".. list-table::", "   :header-rows: 1", "   :class: results", ""]
-    for i, (title, _) in enumerate(columns):
+    for i, (title, _) in enumerate(BERTOPIC_COLUMNS):
         lines.append(f"   {'*' if i == 0 else ' '} - {title}")
     for row in results["rows"]:
-        for i, (_, cell) in enumerate(columns):
+        for i, (_, cell) in enumerate(BERTOPIC_COLUMNS):
             lines.append(f"   {'*' if i == 0 else ' '} - {cell(row)}")
     sizes = results["documents"]
     rows = results["rows"]

@@ -31,7 +31,7 @@ import warnings
 
 import numpy as np
 
-from benchmarks._report import DOCS, publish, publish_docs
+from benchmarks._report import DOCS, bertopic_markdown, publish, publish_docs
 from sklearn_hilander import HiLanderClustering
 from sklearn_hilander.datasets import load_hwu64
 from sklearn_hilander.metrics import bcubed_f_score, pairwise_f_score
@@ -176,19 +176,8 @@ def report(results: dict) -> list[str]:
         f"transforms {sizes['new']:,} later ones of the same 24 intents. Meta-training "
         f"took {results['meta_train_seconds']:.1f} s and is not counted in the rows.",
         "",
-        "| clustering step | y | topics (intents) | BCubed F | pairwise F "
-        "| transform accuracy | outliers fit / new | fit_transform s | transform s |",
-        "|---|---|---|---|---|---|---|---|---|",
     ]
-    for row in results["rows"]:
-        lines.append(
-            f"| {row['method']} | {'folds 1-3' if row['semi_supervised'] else 'none'} "
-            f"| {row['n_topics']} ({row['n_intents']}) "
-            f"| {row['Fb']:.3f} | {row['Fp']:.3f} "
-            f"| {row['transform_accuracy']:.3f} "
-            f"| {row['outliers_fit']:.3f} / {row['outliers_new']:.3f} "
-            f"| {row['fit_seconds']:.1f} | {row['transform_seconds']:.1f} |"
-        )
+    lines += bertopic_markdown(results)
     lines += [
         "",
         "Transform accuracy: the share of new documents given the topic that most "

@@ -32,7 +32,7 @@ the true number of test classes. OPTICS ran here until 11b76ab (its numbers
 are in that commit's docs/quality_results.md); it took more than half of the
 benchmark's time and led on no set.
 
-    python -m benchmarks.quality            # all sets, about 30 minutes
+    python -m benchmarks.quality            # all sets, about 50 minutes on 2 cores
     python -m benchmarks.quality --sets omniglot
 
 Writes docs/quality_results.md, docs/quality_results.json and

@@ -94,7 +94,6 @@ def calibrate_thresholds(
             return results[threshold]
         per_merge = {merge: [] for merge in merges}
         for (X, y), start in zip(datasets, starts):
-            first = []
             hierarchy = decode(
                 X,
                 scorer,
@@ -103,14 +102,11 @@ def calibrate_thresholds(
                 max_levels=max_levels,
                 early_stopping=early_stopping,
                 start=start,
-                on_level=lambda level, first=first: (
-                    first.append(level) if level.depth == 0 else None
-                ),
             )
             for merge in merges:
                 labels = hierarchy.labels
-                if first:  # two or more distinct points: something to merge
-                    level = first[0]
+                level = hierarchy.first
+                if level is not None:  # two or more distinct points
                     labels = merge_clusters(
                         level.level.indices,
                         level.scores,

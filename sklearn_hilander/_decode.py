@@ -254,6 +254,9 @@ class Hierarchy:
     peaks: np.ndarray
     level0_density: np.ndarray
     distinct: DistinctStart | None = None
+    # the first level decoded (its graph and link scores), None with fewer
+    # than two distinct points
+    first: DecodedLevel | None = None
     n_clusters_per_level: list = field(default_factory=list)
     n_links_per_level: list = field(default_factory=list)
 
@@ -326,7 +329,7 @@ def decode(
     )
     for decoded in levels:
         if decoded.depth == 0:
-            first = decoded
+            result.first = decoded
             result.level0_density = np.asarray(decoded.density, dtype=np.float32)
         if on_level is not None:
             on_level(decoded)
@@ -337,7 +340,10 @@ def decode(
         result.n_links_per_level.append(decoded.n_links)
     if np.isfinite(merge_threshold):
         result.labels = merge_clusters(
-            first.level.indices, first.scores, result.labels, merge_threshold
+            result.first.level.indices,
+            result.first.scores,
+            result.labels,
+            merge_threshold,
         )
         result.peaks = peaks_of(result.labels, result.level0_density)
     result.labels = result.labels[start.inverse]

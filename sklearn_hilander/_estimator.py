@@ -609,11 +609,11 @@ class HiLanderClustering(ClusterMixin, BaseEstimator):
             bool(self.verbose),
         )
 
-    def _cluster(self, X, on_level=None) -> Hierarchy:
+    def _cluster(self, X) -> Hierarchy:
         """Decode ``X`` with the network (copies of a row share its cluster)."""
         progress = _progress_bar(self.verbose, self.max_levels, "levels", "level")
         with torch.inference_mode(), progress as bar:
-            report = partial(_report_level, bar, on_level)
+            report = partial(_report_level, bar)
             return decode(
                 prepare_features(X, self.metric, self.scale_),
                 self._scorer(),
@@ -626,19 +626,16 @@ class HiLanderClustering(ClusterMixin, BaseEstimator):
             )
 
     def _set_clustering(self, X):
-        first = []
-        hierarchy = self._cluster(
-            X, on_level=lambda d: first.append(d) if d.depth == 0 else None
-        )
+        hierarchy = self._cluster(X)
         labels = self._final_labels(hierarchy.labels, X)
-        distinct = hierarchy.distinct
-        if first:
+        distinct, first = hierarchy.distinct, hierarchy.first
+        if first is not None:
             points = FittedPoints.of_level(
-                first[0].level,
+                first.level,
                 self.network_config_["architecture"],
                 labels[distinct.keep],
             )
-            self.probabilities_ = fitted_strength(points, first[0].scores)[
+            self.probabilities_ = fitted_strength(points, first.scores)[
                 distinct.inverse
             ]
             # plain arrays, so skops and pickle need trust in nothing new
@@ -710,8 +707,6 @@ def _report_epoch(bar, record):
     bar.update()
 
 
-def _report_level(bar, also, decoded):
+def _report_level(bar, decoded):
     bar.set_postfix(clusters=int(decoded.peaks.size))
     bar.update()
-    if also is not None:
-        also(decoded)

@@ -135,9 +135,10 @@ def test_absolute_floors_and_cluster_counts(synthetic_scores, omniglot_scores):
     assert synthetic_scores["hilander"][0] > 0.85
     assert omniglot_scores["hilander"][0] > 0.60
     # clusters found per true class: measured 2.66 and 2.51, still far from
-    # the 1.5 we aim at; the bound catches a return to 4x over-splitting
-    assert 1.0 < synthetic_scores["clusters"] < 3.0
-    assert 1.0 < omniglot_scores["clusters"] < 3.0
+    # the 1.5 we aim at; the bounds catch a return to the 4x over-splitting
+    # of the model before merging, and a swing to merging far more
+    assert 2.2 < synthetic_scores["clusters"] < 2.9, synthetic_scores["clusters"]
+    assert 2.1 < omniglot_scores["clusters"] < 2.8, omniglot_scores["clusters"]
 
 
 def test_the_fitted_thresholds_transfer_to_a_quarter_of_the_classes(omniglot):
