@@ -34,6 +34,12 @@ benchmark's time and led on no set.
 
     python -m benchmarks.quality            # all sets, about 50 minutes on 2 cores
     python -m benchmarks.quality --sets omniglot
+    python -m benchmarks.quality --methods meta-trained   # rerun our rows only
+
+``--methods`` reruns the named methods and keeps every other row from
+docs/quality_results.json: after a change to HiLanderClustering, the rivals,
+which it does not touch, need not be tuned again (they are seeded and give
+the same rows).
 
 Writes docs/quality_results.md, docs/quality_results.json and
 docs/images/quality_fb.png.
@@ -442,6 +448,12 @@ def plot(results: dict) -> None:
     plt.close(fig)
 
 
+def _key(method_class) -> str:
+    """A method's name on the command line: 'meta-trained', 'leiden', ..."""
+    names = {MetaTrained: "meta-trained", PaperLander: "paper", Bundled: "bundled"}
+    return names.get(method_class, method_class.__name__.removeprefix("Tuned").lower())
+
+
 def main() -> None:
     all_sets = [
         "omniglot",
@@ -454,6 +466,8 @@ def main() -> None:
     ]
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sets", nargs="*", default=all_sets, choices=all_sets)
+    keys = {_key(m): m for m in METHODS}
+    parser.add_argument("--methods", nargs="*", default=list(keys), choices=list(keys))
     args = parser.parse_args()
     path = os.path.join(DOCS, "quality_results.json")
     results = {}
@@ -461,11 +475,15 @@ def main() -> None:
         with open(path) as handle:
             results = json.load(handle)
     for key, title, X_train, y_train, X_test, y_test in data_sets(args.sets):
+        kept = {r["method"]: r for r in results.get(key, {}).get("rows", [])}
         rows = []
         for method_class in METHODS:
             if getattr(method_class, "needs_same_width", False) and (
                 X_train.shape[1] != X_test.shape[1]
             ):
+                continue
+            if _key(method_class) not in args.methods and method_class.name in kept:
+                rows.append(kept[method_class.name])
                 continue
             row = evaluate(method_class, X_train, y_train, X_test, y_test)
             print(f"{key}: {row}", flush=True)

@@ -7,11 +7,11 @@ forest; its trees are the clusters, their roots (density peaks) become the
 supernodes of the next level. The loop stops when a level adds no link, when
 one cluster is left, at ``max_levels``, or by Hi-LANDER's early-stop rule.
 
-Then clusters are merged by the first level's link scores between them
-(:func:`merge_clusters`): one link per node and level keeps the
-hierarchy from chaining, but it also leaves a class split into fragments
-whose points link strongly to each other, only never as a denser neighbor's
-best link.
+Then clusters are merged, and single points moved between them, by the
+first level's link scores (:func:`merge_clusters`): one link per node and
+level keeps the hierarchy from chaining, but it also leaves a class split
+into fragments whose points link strongly to each other, only never as a
+denser neighbor's best link.
 """
 
 from __future__ import annotations
@@ -36,9 +36,16 @@ IDENTICAL_SIMILARITY = 1.0 - 1e-6
 # all and took a fifth of the time).
 MIN_LINKED_FRACTION = 0.05
 
-# merge_clusters stops after this many rounds of pair merges (a cap that
-# real inputs stay far below: each round merges every mutually best pair).
+# merge_clusters stops merging pairs after this many rounds (a cap that real
+# inputs stay far below: each round merges every mutually best pair).
 MAX_MERGE_ROUNDS = 1000
+# ... and stops moving points after this many rounds per pass, and this many
+# passes of merging then moving: a round moves at most one point out of and
+# into each cluster, so a badly chained cluster of the hierarchy would
+# otherwise take a round per misplaced point (calibration decodes at such
+# thresholds too); the quality still rises with every round kept.
+MAX_MOVE_ROUNDS = 20
+MAX_PASSES = 10
 
 # scorer(level) -> (link scores of shape (m, k), densities of shape (m,))
 Scorer = Callable[[Level], "tuple[np.ndarray, np.ndarray]"]
@@ -85,83 +92,169 @@ def forest_components(parent: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return relabel[component], roots
 
 
-def cluster_link_sums(
-    indices: np.ndarray, scores: np.ndarray, labels: np.ndarray
-) -> sparse.csr_matrix:
-    """Summed link scores between every two clusters of ``labels``.
-
-    Each kNN edge adds its score to its two ends' clusters, in both
-    directions (a pair that lists each other counts twice); links inside a
-    cluster are dropped.
-    """
-    m, k = indices.shape
-    n_clusters = int(labels.max()) + 1
-    rows = labels[np.repeat(np.arange(m), k)]
-    cols = labels[indices.ravel()]
-    values = np.asarray(scores, dtype=np.float64).ravel()
-    between = rows != cols
-    sums = sparse.coo_matrix(
-        (values[between], (rows[between], cols[between])),
-        shape=(n_clusters, n_clusters),
-    ).tocsr()
-    return (sums + sums.T).tocsr()
-
-
 def merge_clusters(
     indices: np.ndarray,
     scores: np.ndarray,
     labels: np.ndarray,
     merge_threshold: float,
 ) -> np.ndarray:
-    """Merge clusters while two link strongly enough.
+    """Merge clusters and move points while the partition's quality rises.
 
-    The linkage of clusters ``A`` and ``B`` is their summed link scores over
-    the kNN edges between them divided by the size of the smaller one: how
-    strongly, on average, a point of the smaller cluster links into the
-    larger. A fragment whose points link into a cluster joins it, while two
-    large clusters that only touch at a boundary stay apart (a plain sum
-    would chain them). Rounds merge every mutually best pair whose linkage
-    is above ``merge_threshold``, with the sums recomputed after each round,
-    until no pair is; ``inf`` merges nothing. Returns the new cluster of each
+    The quality of a partition is, summed over its clusters, the link
+    probability inside the cluster less ``merge_threshold`` for every pair
+    of its points (the constant Potts model, with the network's link
+    probabilities as edge weights; a kNN edge listed by both ends counts
+    both ways). Two clusters ``A`` and ``B`` gain by merging when their
+    *average linkage*, the summed link probability between them over
+    ``|A| |B|``, is above ``merge_threshold``: the threshold is a link
+    density, the same whatever the number of points or classes, and a large
+    cluster needs many links to absorb another, so a few strong edges at a
+    boundary do not chain two classes.
+
+    Alternates two moves until neither changes anything: rounds that merge
+    every mutually best pair of clusters above the threshold, then rounds
+    that move single points to the cluster they raise the quality most by
+    joining (a point that the hierarchy put on the wrong side of a boundary
+    moves back). ``inf`` changes nothing. Returns the new cluster of each
     node, numbered from 0.
     """
     _, labels = np.unique(labels, return_inverse=True)
     if not np.isfinite(merge_threshold) or labels.max() < 1:
         return labels
-    sums = cluster_link_sums(indices, scores, labels)
+    links = point_links(indices, scores)
+    for _ in range(MAX_PASSES):
+        merged = _merge_pairs(links, labels, merge_threshold)
+        moved = _move_points(links, merged, merge_threshold)
+        changed = not np.array_equal(moved, labels)
+        labels = moved
+        if not changed:
+            break
+    return labels
+
+
+def point_links(indices: np.ndarray, scores: np.ndarray) -> sparse.csr_matrix:
+    """Symmetric (m, m) matrix of link scores: entry ``(i, j)`` sums the
+    score of ``j`` in ``i``'s list and of ``i`` in ``j``'s; self-links are
+    dropped."""
+    m, k = indices.shape
+    rows = np.repeat(np.arange(m), k)
+    cols = indices.ravel()
+    values = np.asarray(scores, dtype=np.float64).ravel()
+    other = rows != cols
+    links = sparse.coo_matrix(
+        (values[other], (rows[other], cols[other])), shape=(m, m)
+    ).tocsr()
+    return (links + links.T).tocsr()
+
+
+def _membership(labels: np.ndarray) -> sparse.csr_matrix:
+    n_clusters = int(labels.max()) + 1
+    return sparse.csr_matrix(
+        (np.ones(labels.size), (np.arange(labels.size), labels)),
+        shape=(labels.size, n_clusters),
+    )
+
+
+def _row_best(matrix: sparse.csr_matrix, values: np.ndarray):
+    """Per row of ``matrix`` (whose entries ``values`` are scored), the
+    highest score (``-inf`` for an empty row) and the column of the first
+    entry that reaches it (-1 for an empty row)."""
+    n_rows = matrix.shape[0]
+    counts = np.diff(matrix.indptr)
+    row = np.repeat(np.arange(n_rows), counts)
+    filled = counts > 0
+    best_value = np.full(n_rows, -np.inf)
+    best_value[filled] = np.maximum.reduceat(values, matrix.indptr[:-1][filled])
+    at_max = np.flatnonzero(values == best_value[row])
+    at_max = at_max[np.r_[True, np.diff(row[at_max]) > 0]]
+    best_column = np.full(n_rows, -1)
+    best_column[row[at_max]] = matrix.indices[at_max]
+    return best_value, best_column
+
+
+def _merge_pairs(
+    links: sparse.csr_matrix, labels: np.ndarray, merge_threshold: float
+) -> np.ndarray:
+    """Merge every mutually best pair of clusters whose average linkage is
+    above ``merge_threshold``, round after round, until no pair is."""
+    membership = _membership(labels)
+    sums = (membership.T @ links @ membership).tocsr()
+    sums.setdiag(0)
+    sums.eliminate_zeros()
     sizes = np.bincount(labels).astype(np.float64)
     for _ in range(MAX_MERGE_ROUNDS):
         if sums.nnz == 0:
             break
         sums.sort_indices()
-        n_clusters = sums.shape[0]
-        counts = np.diff(sums.indptr)
-        row = np.repeat(np.arange(n_clusters), counts)
-        linkage = sums.data / np.minimum(sizes[row], sizes[sums.indices])
-        # each cluster's best partner, the lowest id among equals: the first
-        # entry of its (column-sorted) row that reaches the row's maximum
-        filled = counts > 0
-        row_max = np.full(n_clusters, -np.inf)
-        row_max[filled] = np.maximum.reduceat(linkage, sums.indptr[:-1][filled])
-        at_max = np.flatnonzero(linkage == row_max[row])
-        at_max = at_max[np.r_[True, np.diff(row[at_max]) > 0]]
-        best = np.full(n_clusters, -1)
-        best[row[at_max]] = sums.indices[at_max]
-        first = np.flatnonzero(row_max > merge_threshold)
+        row = np.repeat(np.arange(sums.shape[0]), np.diff(sums.indptr))
+        linkage = sums.data / (sizes[row] * sizes[sums.indices])
+        best_linkage, best = _row_best(sums, linkage)
+        # each pair once, from its lower id; the lowest id wins among equals
+        first = np.flatnonzero(best_linkage > merge_threshold)
         first = first[(best[best[first]] == first) & (first < best[first])]
         if first.size == 0:
             break
         target = np.arange(sums.shape[0])
         target[best[first]] = first
         _, target = np.unique(target, return_inverse=True)
-        members = sparse.csr_matrix(
-            (np.ones(target.size), (np.arange(target.size), target))
-        )
+        members = _membership(target)
         sums = (members.T @ sums @ members).tocsr()
         sums.setdiag(0)
         sums.eliminate_zeros()
         sizes = np.bincount(target, weights=sizes)
         labels = target[labels]
+    return labels
+
+
+def _best_per_cluster(
+    points: np.ndarray, cluster: np.ndarray, improvement: np.ndarray
+) -> np.ndarray:
+    """The point of ``points`` with the largest improvement in each cluster
+    (the first of them among equals)."""
+    if points.size == 0:
+        return points
+    order = np.lexsort((-improvement, cluster))
+    first = np.r_[True, np.diff(cluster[order]) > 0]
+    return np.sort(points[order[first]])
+
+
+def _move_points(
+    links: sparse.csr_matrix, labels: np.ndarray, merge_threshold: float
+) -> np.ndarray:
+    """Move single points to the cluster whose quality they raise most,
+    round after round, until none gains.
+
+    A point gains ``links into C - merge_threshold * |C|`` by joining ``C``
+    (its own cluster counted without it). Points move in the same round only
+    when no two of them are neighbors (each gains more than every neighbor
+    it has) and no two leave or join the same cluster (the one that gains
+    most does), so the gains add up exactly and every round raises the
+    quality.
+    """
+    links = links.tocsr()
+    for _ in range(MAX_MOVE_ROUNDS):
+        sizes = np.bincount(labels).astype(np.float64)
+        into = (links @ _membership(labels)).tocsr()
+        into.sort_indices()
+        row = np.repeat(np.arange(labels.size), np.diff(into.indptr))
+        own = into.indices == labels[row]
+        stay = -merge_threshold * (sizes[labels] - 1)
+        np.add.at(stay, row[own], into.data[own])
+        gain = np.where(own, -np.inf, into.data - merge_threshold * sizes[into.indices])
+        best_gain, best = _row_best(into, gain)
+        improvement = np.where(best >= 0, best_gain - stay, -np.inf)
+        _, neighbor_best = _row_best(links, improvement[links.indices])
+        neighbor_max = np.full(labels.size, -np.inf)
+        has_neighbors = neighbor_best >= 0
+        neighbor_max[has_neighbors] = improvement[neighbor_best[has_neighbors]]
+        movers = np.flatnonzero((improvement > 1e-12) & (improvement > neighbor_max))
+        for cluster_of in (best, labels):
+            movers = _best_per_cluster(movers, cluster_of[movers], improvement[movers])
+        if movers.size == 0:
+            break
+        labels = labels.copy()
+        labels[movers] = best[movers]
+        _, labels = np.unique(labels, return_inverse=True)
     return labels
 
 

@@ -70,10 +70,12 @@ class HiLanderClustering(ClusterMixin, BaseEstimator):
     edge the probability that both ends belong together and for every node a
     density, link each node to its most likely denser neighbor if that
     probability beats ``link_threshold``, take connected components, turn the
-    clusters into supernodes and repeat until no link is added. Last, a
-    cluster whose points link strongly into another joins it (see
-    ``merge_threshold``): one link per node keeps the hierarchy from chaining
-    unrelated clusters, but leaves fragments of one class apart.
+    clusters into supernodes and repeat until no link is added. Last,
+    clusters merge and points move between them while that raises the link
+    probability inside clusters less ``merge_threshold`` per pair of points
+    in a cluster (see ``merge_threshold``): one link per node keeps the
+    hierarchy from chaining unrelated clusters, but leaves fragments of one
+    class apart.
 
     Unlike the paper's network, ours scores an edge from how the pair sits in
     the graph (similarity, ranks, shared neighbors, neighborhood and cluster
@@ -92,9 +94,12 @@ class HiLanderClustering(ClusterMixin, BaseEstimator):
         "auto" uses the value chosen in ``fit`` on the labelled data
         (``threshold_``); a float overrides it. Higher splits more.
     merge_threshold : "auto" or float >= 0, default="auto"
-        Linkage above which two clusters of the hierarchy merge: their summed
-        link probabilities over the kNN edges between them (both directions),
-        divided by the size of the smaller cluster. "auto" uses the value
+        Average link probability per pair of points above which two
+        clusters merge: their summed link probabilities over the kNN edges
+        between them (both directions), divided by the product of their
+        sizes; a point moves to another cluster when its links into it beat
+        this times the cluster's size by more than its links into its own.
+        A link density, so it carries to sets of other sizes. "auto" uses the value
         chosen in ``fit`` on the labelled data (``merge_threshold_``; for the
         bundled network, the one stored with it); ``float("inf")`` merges
         nothing. Lower merges more.
@@ -672,8 +677,10 @@ class HiLanderClustering(ClusterMixin, BaseEstimator):
         else:
             path = PRETRAINED_PATH if source == "default" else source
             config, state, threshold = read_network(path)
-            # files written before merging existed merge nothing
-            merge_threshold = read_network_params(path).get("merge_threshold", np.inf)
+            # files written before this merging rule merge nothing
+            merge_threshold = read_network_params(path).get(
+                "merge_link_density", np.inf
+            )
         self.network_config_ = config
         self.network_state_ = {k: np.array(v) for k, v in state.items()}
         self.threshold_ = threshold
@@ -693,7 +700,7 @@ class HiLanderClustering(ClusterMixin, BaseEstimator):
         self._check_trained("save_network")
         params = {"n_neighbors": int(self.n_neighbors), "metric": self.metric}
         if np.isfinite(self.merge_threshold_):  # JSON has no infinity
-            params["merge_threshold"] = float(self.merge_threshold_)
+            params["merge_link_density"] = float(self.merge_threshold_)
         save_network(
             path, self.network_config_, self.network_state_, self.threshold_, params
         )

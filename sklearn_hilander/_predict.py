@@ -163,12 +163,13 @@ def assign(
 
     A row joins the cluster of its most likely neighbor when that link beats
     ``threshold``, as a fitted point's first link does; else, as the merging
-    step would join a one-point cluster, the fitted cluster whose points
-    among its neighbors have the largest summed link probability, when that
-    sum beats ``merge_threshold``; else none.
+    step would move a point, the fitted cluster ``C`` it gains most by
+    joining, its summed link probability into ``C`` less ``merge_threshold``
+    times the size of ``C``, when that gain is positive; else none.
     """
     net = load_network(config, state, device)
     k = points.n_neighbors
+    sizes = np.bincount(points.labels[points.labels >= 0]).astype(np.float64)
     labels = np.empty(Q.shape[0], dtype=np.int64)
     strength = np.empty(Q.shape[0], dtype=np.float32)
     step = max(1, ROW_BLOCK // max(1, k))
@@ -194,10 +195,14 @@ def assign(
         summed = (
             (clusters[:, :, None] == clusters[:, None, :]) * probs[:, None, :]
         ).sum(2)
-        summed = np.where(clusters >= 0, summed, -np.inf)
-        strongest = summed.argmax(axis=1)
+        gain = np.where(
+            clusters >= 0,
+            summed - merge_threshold * sizes[np.maximum(clusters, 0)],
+            -np.inf,
+        )
+        strongest = gain.argmax(axis=1)
         merged = clusters[rows_in_block, strongest]
-        joins = summed[rows_in_block, strongest] > merge_threshold
+        joins = gain[rows_in_block, strongest] > 0
         labels[rows] = np.where(
             linked & (chosen >= 0), chosen, np.where(joins, merged, -1)
         )

@@ -159,6 +159,14 @@ def _probability(value):
     return None
 
 
+def _link_density(value):
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return f"must be a number, not {_short(value)}"
+    if not 0.0 <= value < float("inf"):  # False for NaN too
+        return f"must be a finite number >= 0, not {value}"
+    return None
+
+
 # Required metadata and config fields, and the optional stored estimator
 # settings: one line per field.
 _META_CHECKS = {"threshold": _probability}
@@ -172,6 +180,10 @@ _CONFIG_CHECKS = {
 _PARAM_CHECKS = {
     "n_neighbors": _integer(1, 1 << 30),
     "metric": _one_of({"cosine", "euclidean"}),
+    # the merge threshold as an average link per pair of points; files of
+    # the release before stored another rule's value as "merge_threshold",
+    # which is ignored (no merging) rather than misread
+    "merge_link_density": _link_density,
 }
 # Input widths fixed by the architecture (the paper's network reads raw
 # coordinates, whose width is the data's).

@@ -25,7 +25,7 @@ def test_fit_predict_and_predict_agree_and_predict_leaves_estimator_alone(
     assert est.n_clusters_ == labels.max() + 1
     assert set(labels) == set(range(est.n_clusters_))
     assert est.densities_.shape == (len(X_test),)
-    assert est.n_levels_ == len(est.n_clusters_per_level_) >= 1
+    assert est.n_levels_ == len(est.n_clusters_per_level_)
     assert est.score(X_test, y_test) == pytest.approx(bcubed_f_score(y_test, labels))
 
 

@@ -229,6 +229,9 @@ def test_metadata_that_is_not_an_object(tmp_path, meta):
         ("threshold", -0.1, "threshold"),
         ("params", [], "params"),
         ("params.metric", "manhattan", "metric"),
+        ("params.merge_link_density", -0.1, "merge_link_density"),
+        ("params.merge_link_density", float("inf"), "merge_link_density"),
+        ("params.merge_link_density", "0.1", "merge_link_density"),
         ("format", 3, "format 3"),
     ],
 )
@@ -289,6 +292,20 @@ def test_estimator_refuses_a_bad_file_with_its_name(tmp_path):
         HiLanderClustering(pretrained=str(path)).fit(
             make_embeddings(5, 8, random_state=0)[0]
         )
+
+
+def test_a_merge_threshold_of_the_earlier_rule_is_not_misread(tmp_path):
+    # the release before stored a merge threshold on another scale (summed
+    # links over the smaller cluster's size) as "merge_threshold"
+    meta, state = bundled()
+    meta["params"] = {"merge_threshold": 1.58}
+    path = write(tmp_path / "old.npz", meta, state)
+    X = make_embeddings(20, 8, random_state=0)[0]
+    est = HiLanderClustering(pretrained=str(path)).fit(X)
+    assert est.merge_threshold_ == float("inf")
+    meta["params"] = {"merge_link_density": 0.05}
+    path = write(tmp_path / "new.npz", meta, state)
+    assert HiLanderClustering(pretrained=str(path)).fit(X).merge_threshold_ == 0.05
 
 
 def test_params_are_checked_and_returned(tmp_path):
