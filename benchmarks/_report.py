@@ -272,7 +272,7 @@ def ablation_tables(results: dict) -> str:
         ]
         for r in entry["rows"]:
             merge = r["merge threshold"]
-            merge = "none" if merge is None else f"{merge:.2f}"
+            merge = "none" if merge is None else f"{merge:.2g}"
             lines.append(
                 f"| {r['variant']} | {r['Fb']:.3f} | {r['Fp']:.3f} "
                 f"| {r['edge AUC']:.3f} | {r['threshold']:.3f} | {merge} "
