@@ -107,9 +107,11 @@ def merge_clusters(
     both ways). Two clusters ``A`` and ``B`` gain by merging when their
     *average linkage*, the summed link probability between them over
     ``|A| |B|``, is above ``merge_threshold``: the threshold is a link
-    density, the same whatever the number of points or classes, and a large
-    cluster needs many links to absorb another, so a few strong edges at a
-    boundary do not chain two classes.
+    density, which does not move with the number of points or classes (it
+    does with the typical class size: a point has as many neighbors in a
+    large class as in a small one), and a large cluster needs many links to
+    absorb another, so a few strong edges at a boundary do not chain two
+    classes.
 
     Alternates two moves until neither changes anything: rounds that merge
     every mutually best pair of clusters above the threshold, then rounds
@@ -228,8 +230,9 @@ def _move_points(
     (its own cluster counted without it). Points move in the same round only
     when no two of them are neighbors (each gains more than every neighbor
     it has) and no two leave or join the same cluster (the one that gains
-    most does), so the gains add up exactly and every round raises the
-    quality.
+    most does), so the quality rises by at least the sum of their gains
+    (a cluster one point leaves while another joins it only gets cheaper
+    for the newcomer).
     """
     links = links.tocsr()
     for _ in range(MAX_MOVE_ROUNDS):
