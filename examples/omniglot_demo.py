@@ -87,7 +87,9 @@ def main(argv=None) -> None:
     ]
     t0 = time.perf_counter()
     est = HiLanderClustering(random_state=args.random_state).fit(X_train, y_train)
-    labels = est.predict(X_test)
+    # the test characters are new classes: cluster them among themselves
+    # (predict would assign them to the training characters' clusters)
+    labels = est.fit_predict(X_test)
     lines.append(
         row(
             "HiLanderClustering (meta-trained)",
