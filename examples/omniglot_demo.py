@@ -54,6 +54,17 @@ def omniglot_features(retrain: bool) -> dict:
     return data
 
 
+def cluster_unseen(X_train, y_train, X_test, random_state=0):
+    """Meta-train on the labelled classes, then cluster the unseen ones.
+
+    The test rows are new classes, so they are clustered among themselves
+    (``fit_predict``); ``predict`` would assign them to the training
+    classes' clusters instead.
+    """
+    est = HiLanderClustering(random_state=random_state).fit(X_train, y_train)
+    return est, est.fit_predict(X_test)
+
+
 def row(name, labels, y, seconds, params=""):
     scores = (
         pairwise_f_score(y, labels),
@@ -86,10 +97,7 @@ def main(argv=None) -> None:
         "|---|---|---|---|---|---|---|",
     ]
     t0 = time.perf_counter()
-    est = HiLanderClustering(random_state=args.random_state).fit(X_train, y_train)
-    # the test characters are new classes: cluster them among themselves
-    # (predict would assign them to the training characters' clusters)
-    labels = est.fit_predict(X_test)
+    est, labels = cluster_unseen(X_train, y_train, X_test, args.random_state)
     lines.append(
         row(
             "HiLanderClustering (meta-trained)",
