@@ -246,10 +246,7 @@ def _move_points(
         gain = np.where(own, -np.inf, into.data - merge_threshold * sizes[into.indices])
         best_gain, best = _row_best(into, gain)
         improvement = np.where(best >= 0, best_gain - stay, -np.inf)
-        _, neighbor_best = _row_best(links, improvement[links.indices])
-        neighbor_max = np.full(labels.size, -np.inf)
-        has_neighbors = neighbor_best >= 0
-        neighbor_max[has_neighbors] = improvement[neighbor_best[has_neighbors]]
+        neighbor_max, _ = _row_best(links, improvement[links.indices])
         movers = np.flatnonzero((improvement > 1e-12) & (improvement > neighbor_max))
         for cluster_of in (best, labels):
             movers = _best_per_cluster(movers, cluster_of[movers], improvement[movers])
