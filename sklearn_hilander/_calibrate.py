@@ -21,7 +21,7 @@ from __future__ import annotations
 import numpy as np
 from sklearn.utils import check_random_state
 
-from ._decode import DistinctStart, Scorer, decode, merge_clusters
+from ._decode import DistinctStart, Scorer, decode, merge_linked, point_links
 from ._level import GraphSearch
 from .metrics import bcubed_f_score, pairwise_f_score
 
@@ -108,16 +108,20 @@ def calibrate_thresholds(
                 early_stopping=early_stopping,
                 start=start,
             )
+            level = hierarchy.first
+            # one link matrix for every merge threshold (None with fewer than
+            # two distinct points: nothing to merge)
+            links = (
+                None
+                if level is None
+                else point_links(level.level.indices, level.scores)
+            )
             for merge in merges:
                 labels = hierarchy.labels
-                level = hierarchy.first
-                if level is not None:  # two or more distinct points
-                    labels = merge_clusters(
-                        level.level.indices,
-                        level.scores,
-                        labels[start.keep],
-                        merge,
-                    )[start.inverse]
+                if links is not None:
+                    labels = merge_linked(links, labels[start.keep], merge)[
+                        start.inverse
+                    ]
                 per_merge[merge].append(clustering_score(y, labels))
         merge = max(merges, key=lambda m: np.mean(per_merge[m]))
         results[threshold] = (np.mean(per_merge[merge]), merge, per_merge[merge])

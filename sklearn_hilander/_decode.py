@@ -120,10 +120,17 @@ def merge_clusters(
     moves back). ``inf`` changes nothing. Returns the new cluster of each
     node, numbered from 0.
     """
+    return merge_linked(point_links(indices, scores), labels, merge_threshold)
+
+
+def merge_linked(
+    links: sparse.csr_matrix, labels: np.ndarray, merge_threshold: float
+) -> np.ndarray:
+    """:func:`merge_clusters` on the matrix of :func:`point_links`, which a
+    caller merging one decoding at several thresholds builds once."""
     _, labels = np.unique(labels, return_inverse=True)
     if not np.isfinite(merge_threshold) or labels.max() < 1:
         return labels
-    links = point_links(indices, scores)
     for _ in range(MAX_PASSES):
         merged = _merge_pairs(links, labels, merge_threshold)
         moved = _move_points(links, merged, merge_threshold)

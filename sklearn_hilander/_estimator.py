@@ -99,7 +99,8 @@ class HiLanderClustering(ClusterMixin, BaseEstimator):
         between them (both directions), divided by the product of their
         sizes; a point moves to another cluster when its links into it beat
         this times the cluster's size by more than its links into its own.
-        A link density, so it carries to sets of other sizes. "auto" uses the value
+        A link density: it carries to sets of more or fewer points and
+        classes, not to classes of another typical size. "auto" uses the value
         chosen in ``fit`` on the labelled data (``merge_threshold_``; for the
         bundled network, the one stored with it); ``float("inf")`` merges
         nothing. Lower merges more.
