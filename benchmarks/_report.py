@@ -266,17 +266,20 @@ def ablation_tables(results: dict) -> str:
         lines = [
             f"### {entry['title']}",
             "",
-            "| variant | Fb | Fp | edge AUC | threshold | merge threshold | clusters "
-            "| seconds |",
-            "|---|---|---|---|---|---|---|---|",
+            "| variant | Fb | Fp | edge AUC | threshold | merge threshold "
+            "| merge graph neighbors | clusters | seconds |",
+            "|---|---|---|---|---|---|---|---|---|",
         ]
         for r in entry["rows"]:
             merge = r["merge threshold"]
             merge = "none" if merge is None else f"{merge:.2g}"
+            # rows from before the merge graph was searched merged on level 0
+            neighbors = r.get("merge neighbors") if r["merge threshold"] else None
+            neighbors = "-" if neighbors is None else str(neighbors)
             lines.append(
                 f"| {r['variant']} | {r['Fb']:.3f} | {r['Fp']:.3f} "
                 f"| {r['edge AUC']:.3f} | {r['threshold']:.3f} | {merge} "
-                f"| {r['clusters']} | {r['seconds']:.0f} |"
+                f"| {neighbors} | {r['clusters']} | {r['seconds']:.0f} |"
             )
         sections.append("\n".join(lines))
     return "\n\n".join(sections)

@@ -76,7 +76,7 @@ def main():
     scorer = network_scorer(config, state)
     # the bundled network keeps the hierarchy alone (no merging step): a
     # merge threshold learned on these sets did not transfer across domains
-    threshold, _, per_set = calibrate_thresholds(
+    threshold, _, _, per_set = calibrate_thresholds(
         [(X, y) for _, X, y in sets],
         scorer,
         search=GraphSearch(N_NEIGHBORS, "cosine"),

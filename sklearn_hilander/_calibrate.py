@@ -21,7 +21,7 @@ from __future__ import annotations
 import numpy as np
 from sklearn.utils import check_random_state
 
-from ._decode import DistinctStart, Scorer, decode, merge_linked, point_links
+from ._decode import DistinctStart, Scorer, decode, merge_graph, merge_linked
 from ._level import GraphSearch
 from .metrics import bcubed_f_score, pairwise_f_score
 
@@ -38,6 +38,11 @@ MERGE_THRESHOLDS = np.r_[np.inf, np.geomspace(1e-4, 1.6, 15)]
 # points it runs on randomly drawn whole classes, which keeps each class's
 # neighborhoods intact and the search's cost independent of n.
 CALIBRATION_MAX_SAMPLES = 30_000
+# The merge graph's candidate neighbors, in multiples of the hierarchy's: a
+# class of hundreds of points needs more edges than ten per point to show
+# that its fragments belong together (HWU64's intents chose 3, Omniglot's
+# characters of 20 drawings 1).
+MERGE_NEIGHBOR_FACTORS = (1, 2, 3)
 
 
 def _sigmoid(logit: float) -> float:
@@ -65,7 +70,11 @@ def _calibration_sets(datasets, search):
 
 
 def clustering_score(y: np.ndarray, labels: np.ndarray) -> float:
-    """What calibration maximises: the mean of BCubed F and pairwise F."""
+    """What calibration maximises: the mean of BCubed F and pairwise F, on
+    the rows with a class (``y >= 0``; -1 marks rows clustered with them but
+    unlabelled)."""
+    scored = y >= 0
+    y, labels = y[scored], labels[scored]
     return (bcubed_f_score(y, labels) + pairwise_f_score(y, labels)) / 2
 
 
@@ -78,27 +87,50 @@ def calibrate_thresholds(
     early_stopping: bool = True,
     link_threshold: float | None = None,
     merge_threshold: float | None = None,
-) -> tuple[float, float, list]:
-    """The link and merge thresholds with the best mean clustering score.
+    merge_n_neighbors: int | None = None,
+) -> tuple[float, float, int, list]:
+    """The link threshold, merge threshold and merge graph with the best mean
+    clustering score.
 
-    ``datasets`` is a list of ``(prepared features, classes)``; a set larger
-    than ``CALIBRATION_MAX_SAMPLES`` is cut to whole classes drawn at random.
-    A threshold passed as a number is kept and only the other is searched.
-    Each set's first level is built once and shared by every decoding.
-    Returns ``(link threshold, merge threshold, each set's score at them)``;
-    a merge threshold of ``inf`` means merging did not help.
+    ``datasets`` is a list of ``(prepared features, classes)``, the class -1
+    marking rows that are clustered but not scored; a set larger than
+    ``CALIBRATION_MAX_SAMPLES`` is cut to whole classes drawn at random (the
+    unlabelled rows count as one class).
+    A parameter passed as a number is kept and only the others are searched:
+    first the two thresholds together, merging on the hierarchy's own graph
+    (or the ``merge_n_neighbors`` given); then, at that link threshold, the
+    merge graph's neighbors among ``MERGE_NEIGHBOR_FACTORS`` times the
+    hierarchy's, each with every merge threshold. Each set's first level and
+    each merge graph are built once and shared by every decoding.
+    Returns ``(link threshold, merge threshold, merge graph's neighbors, each
+    set's score at them)``; a merge threshold of ``inf`` means merging did
+    not help.
     """
     datasets = _calibration_sets(datasets, search)
     starts = [DistinctStart.of(X, search) for X, _ in datasets]
     merges = MERGE_THRESHOLDS if merge_threshold is None else [merge_threshold]
+    graphs = {}
     results = {}
 
-    def best_merge(threshold):
-        """(mean score, merge threshold, per-set scores) at a link threshold."""
-        if threshold in results:
-            return results[threshold]
+    def links(index, merge_k):
+        """The merge graph of set ``index`` (None with fewer than two
+        distinct points: nothing to merge)."""
+        if (index, merge_k) not in graphs:
+            start = starts[index]
+            graphs[index, merge_k] = (
+                None
+                if start.level is None
+                else merge_graph(start, scorer, search, merge_k)
+            )
+        return graphs[index, merge_k]
+
+    def best_merge(threshold, merge_k):
+        """(mean score, merge threshold, per-set scores) at a link threshold
+        and merge graph."""
+        if (threshold, merge_k) in results:
+            return results[threshold, merge_k]
         per_merge = {merge: [] for merge in merges}
-        for (X, y), start in zip(datasets, starts):
+        for index, ((X, y), start) in enumerate(zip(datasets, starts)):
             hierarchy = decode(
                 X,
                 scorer,
@@ -108,28 +140,36 @@ def calibrate_thresholds(
                 early_stopping=early_stopping,
                 start=start,
             )
-            level = hierarchy.first
-            # one link matrix for every merge threshold (None with fewer than
-            # two distinct points: nothing to merge)
-            links = (
-                None
-                if level is None
-                else point_links(level.level.indices, level.scores)
-            )
+            graph = links(index, merge_k) if np.isfinite(merges).any() else None
             for merge in merges:
                 labels = hierarchy.labels
-                if links is not None:
-                    labels = merge_linked(links, labels[start.keep], merge)[
+                if graph is not None:
+                    labels = merge_linked(graph, labels[start.keep], merge)[
                         start.inverse
                     ]
                 per_merge[merge].append(clustering_score(y, labels))
         merge = max(merges, key=lambda m: np.mean(per_merge[m]))
-        results[threshold] = (np.mean(per_merge[merge]), merge, per_merge[merge])
-        return results[threshold]
+        results[threshold, merge_k] = (
+            np.mean(per_merge[merge]),
+            merge,
+            per_merge[merge],
+        )
+        return results[threshold, merge_k]
 
+    own_k = search.n_neighbors if merge_n_neighbors is None else merge_n_neighbors
     if link_threshold is None:
-        coarse = max(COARSE_LOGITS, key=lambda lg: best_merge(_sigmoid(lg))[0])
+        coarse = max(COARSE_LOGITS, key=lambda lg: best_merge(_sigmoid(lg), own_k)[0])
         fine = np.arange(-2, 3) * FINE_LOGIT_STEP + coarse
-        link_threshold = _sigmoid(max(fine, key=lambda lg: best_merge(_sigmoid(lg))[0]))
-    _, merge, per_set = best_merge(float(link_threshold))
-    return float(link_threshold), float(merge), per_set
+        link_threshold = _sigmoid(
+            max(fine, key=lambda lg: best_merge(_sigmoid(lg), own_k)[0])
+        )
+    link_threshold = float(link_threshold)
+    candidates = (
+        [own_k]
+        if merge_n_neighbors is not None or not np.isfinite(merges).any()
+        else [search.n_neighbors * factor for factor in MERGE_NEIGHBOR_FACTORS]
+    )
+    # the hierarchy's own graph first, so that it wins ties
+    merge_k = max(candidates, key=lambda k: best_merge(link_threshold, k)[0])
+    _, merge, per_set = best_merge(link_threshold, merge_k)
+    return link_threshold, float(merge), int(merge_k), per_set

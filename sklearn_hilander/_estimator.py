@@ -104,6 +104,14 @@ class HiLanderClustering(ClusterMixin, BaseEstimator):
         chosen in ``fit`` on the labelled data (``merge_threshold_``; for the
         bundled network, the one stored with it); ``float("inf")`` merges
         nothing. Lower merges more.
+    merge_n_neighbors : "auto" or int, default="auto"
+        Neighbors per point in the graph the merging step works on (the
+        hierarchy keeps ``n_neighbors``): large classes need more edges per
+        point than the hierarchy does to show that their fragments belong
+        together. "auto" uses the value chosen in ``fit`` among 1, 2 and 3
+        times ``n_neighbors`` (``merge_n_neighbors_``); an int overrides it,
+        and goes with a ``merge_threshold`` chosen for it (more edges raise
+        every cluster's summed links).
     min_cluster_size : int, default=1
         Points of clusters smaller than this get the noise label -1, as
         DBSCAN and HDBSCAN give. 1 keeps every point in a cluster.
@@ -185,6 +193,9 @@ class HiLanderClustering(ClusterMixin, BaseEstimator):
     merge_threshold_ : float
         Merge threshold chosen on the labelled data (or the fixed value);
         ``inf`` when merging did not help there.
+    merge_n_neighbors_ : int
+        Neighbors per point of the merge graph chosen on the labelled data
+        (or the fixed value).
     network_config_ : dict
         Architecture of the trained network.
     network_state_ : dict of str to ndarray
@@ -245,6 +256,10 @@ class HiLanderClustering(ClusterMixin, BaseEstimator):
             StrOptions({"auto"}),
             Interval(Real, 0, np.inf, closed="both"),
         ],
+        "merge_n_neighbors": [
+            StrOptions({"auto"}),
+            Interval(Integral, 1, None, closed="left"),
+        ],
         "min_cluster_size": [Interval(Integral, 1, None, closed="left")],
         "min_membership": [Interval(Real, 0, 1, closed="both")],
         "pretrained": [
@@ -275,6 +290,7 @@ class HiLanderClustering(ClusterMixin, BaseEstimator):
         metric="cosine",
         link_threshold="auto",
         merge_threshold="auto",
+        merge_n_neighbors="auto",
         min_cluster_size=1,
         min_membership=0.0,
         pretrained="default",
@@ -296,6 +312,7 @@ class HiLanderClustering(ClusterMixin, BaseEstimator):
         self.metric = metric
         self.link_threshold = link_threshold
         self.merge_threshold = merge_threshold
+        self.merge_n_neighbors = merge_n_neighbors
         self.min_cluster_size = min_cluster_size
         self.min_membership = min_membership
         self.pretrained = pretrained
@@ -352,14 +369,19 @@ class HiLanderClustering(ClusterMixin, BaseEstimator):
         labelled, y = self._check_labels(y, X.shape[0])
         rng = check_random_state(self.random_state)
         self.scale_ = self._feature_scale(X)
-        # meta-training and calibration read the labelled rows only
-        Xp = prepare_features(X[labelled], self.metric, self.scale_)
+        # meta-training reads the labelled rows only; calibration clusters
+        # every row, as fit then does, and scores the labelled ones, so that
+        # with unlabelled rows of the same classes the classes it scores
+        # have the size they are clustered at
+        Xp = prepare_features(X, self.metric, self.scale_)
+        classes = np.full(X.shape[0], -1, dtype=np.int64)
+        classes[labelled] = y
         train = check_memory(self.memory).cache(
             meta_train, ignore=["on_epoch", "verbose"]
         )
         with _progress_bar(self.verbose, self.max_iter, "training", "epoch") as bar:
             self.network_config_, self.network_state_, self.history_ = train(
-                Xp,
+                Xp[labelled],
                 y,
                 metric=self.metric,
                 train_n_neighbors=self._train_n_neighbors(),
@@ -377,7 +399,7 @@ class HiLanderClustering(ClusterMixin, BaseEstimator):
         self.meta_trained_ = True
         self.n_iter_ = len(self.history_)
         self.n_train_classes_ = int(np.unique(y).size)
-        # a threshold the user fixed is kept, the other searched
+        # what the user fixed is kept, the rest searched
         fixed = {
             name: None if value == "auto" else float(value)
             for name, value in (
@@ -385,8 +407,16 @@ class HiLanderClustering(ClusterMixin, BaseEstimator):
                 ("merge_threshold", self.merge_threshold),
             )
         }
-        self.threshold_, self.merge_threshold_, _ = calibrate_thresholds(
-            [(Xp, y)],
+        fixed["merge_n_neighbors"] = (
+            None if self.merge_n_neighbors == "auto" else int(self.merge_n_neighbors)
+        )
+        (
+            self.threshold_,
+            self.merge_threshold_,
+            self.merge_n_neighbors_,
+            _,
+        ) = calibrate_thresholds(
+            [(Xp, classes)],
             self._scorer(),
             search=GraphSearch(self.n_neighbors, self.metric, self.random_state),
             max_levels=self.max_levels,
@@ -486,7 +516,12 @@ class HiLanderClustering(ClusterMixin, BaseEstimator):
                 self.network_config_,
                 self.network_state_,
                 threshold=self._effective_threshold(),
-                merge_threshold=self._effective_merge_threshold(),
+                # a row meets its fitted neighbors on the hierarchy's graph:
+                # the threshold, a density of the merge graph's links, is
+                # scaled to that graph's fewer links per point
+                merge_threshold=self._effective_merge_threshold()
+                * self.n_neighbors
+                / self._effective_merge_n_neighbors(),
                 device=resolve_device(self.device),
             )
         labels = np.where(strength < self.min_membership, -1, labels)
@@ -602,6 +637,13 @@ class HiLanderClustering(ClusterMixin, BaseEstimator):
             return self.merge_threshold_
         return float(self.merge_threshold)
 
+    def _effective_merge_n_neighbors(self) -> int:
+        """``merge_n_neighbors`` when set, else the one chosen in ``fit``
+        (the hierarchy's own for a model from before it was chosen)."""
+        if self.merge_n_neighbors == "auto":
+            return getattr(self, "merge_n_neighbors_", self.n_neighbors)
+        return int(self.merge_n_neighbors)
+
     def _feature_scale(self, X) -> float:
         """Scale of euclidean features, measured on the data being fitted."""
         return euclidean_scale(X) if self.metric == "euclidean" else 1.0
@@ -628,6 +670,7 @@ class HiLanderClustering(ClusterMixin, BaseEstimator):
                 max_levels=self.max_levels,
                 early_stopping=self.early_stopping,
                 merge_threshold=self._effective_merge_threshold(),
+                merge_n_neighbors=self._effective_merge_n_neighbors(),
                 on_level=report,
             )
 
@@ -675,17 +718,19 @@ class HiLanderClustering(ClusterMixin, BaseEstimator):
             config, state = source.network_config_, source.network_state_
             threshold = source.threshold_
             merge_threshold = source.merge_threshold_
+            merge_n_neighbors = source._effective_merge_n_neighbors()
         else:
             path = PRETRAINED_PATH if source == "default" else source
             config, state, threshold = read_network(path)
+            params = read_network_params(path)
             # files written before this merging rule merge nothing
-            merge_threshold = read_network_params(path).get(
-                "merge_link_density", np.inf
-            )
+            merge_threshold = params.get("merge_link_density", np.inf)
+            merge_n_neighbors = params.get("merge_n_neighbors", self.n_neighbors)
         self.network_config_ = config
         self.network_state_ = {k: np.array(v) for k, v in state.items()}
         self.threshold_ = threshold
         self.merge_threshold_ = float(merge_threshold)
+        self.merge_n_neighbors_ = int(merge_n_neighbors)
         self.scale_ = self._feature_scale(X)
         self.meta_trained_ = False
         self.history_ = []
@@ -702,6 +747,7 @@ class HiLanderClustering(ClusterMixin, BaseEstimator):
         params = {"n_neighbors": int(self.n_neighbors), "metric": self.metric}
         if np.isfinite(self.merge_threshold_):  # JSON has no infinity
             params["merge_link_density"] = float(self.merge_threshold_)
+            params["merge_n_neighbors"] = self._effective_merge_n_neighbors()
         save_network(
             path, self.network_config_, self.network_state_, self.threshold_, params
         )

@@ -184,6 +184,8 @@ _PARAM_CHECKS = {
     # the release before stored another rule's value as "merge_threshold",
     # which is ignored (no merging) rather than misread
     "merge_link_density": _link_density,
+    # neighbors per point of the graph the merge threshold was chosen on
+    "merge_n_neighbors": _integer(1, 1 << 30),
 }
 # Input widths fixed by the architecture (the paper's network reads raw
 # coordinates, whose width is the data's).

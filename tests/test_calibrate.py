@@ -8,6 +8,7 @@ from sklearn_hilander._calibrate import (
     clustering_score,
     whole_class_subset,
 )
+from sklearn_hilander._decode import decode
 from sklearn_hilander._graph import normalize_rows
 from sklearn_hilander._level import GraphSearch
 from sklearn_hilander.datasets import make_embeddings
@@ -27,10 +28,10 @@ def test_calibrated_thresholds_are_the_best_pair_on_the_labelled_set():
     X, y = make_embeddings(40, 16, random_state=0)
     X = normalize_rows(X)
     search = GraphSearch(10, "cosine")
-    threshold, merge, (score,) = calibrate_thresholds(
+    threshold, merge, merge_k, (score,) = calibrate_thresholds(
         [(X, y)], cosine_scorer, search=search
     )
-    assert 0 < threshold < 1 and merge > 0
+    assert 0 < threshold < 1 and merge > 0 and merge_k in (10, 20, 30)
     from sklearn_hilander._decode import decode
 
     for other in (0.05, 0.3, 0.95):
@@ -41,11 +42,17 @@ def test_calibrated_thresholds_are_the_best_pair_on_the_labelled_set():
                 threshold=other,
                 search=search,
                 merge_threshold=other_merge,
+                merge_n_neighbors=merge_k,
             ).labels
             assert clustering_score(y, labels) <= score + 1e-9
     # the pair found is the pair decoding uses
     labels = decode(
-        X, cosine_scorer, threshold=threshold, search=search, merge_threshold=merge
+        X,
+        cosine_scorer,
+        threshold=threshold,
+        search=search,
+        merge_threshold=merge,
+        merge_n_neighbors=merge_k,
     ).labels
     assert np.isclose(clustering_score(y, labels), score)
 
@@ -54,11 +61,42 @@ def test_a_fixed_threshold_is_kept_and_the_other_searched():
     X, y = make_embeddings(40, 16, random_state=0)
     X = normalize_rows(X)
     search = GraphSearch(10, "cosine")
-    threshold, merge, _ = calibrate_thresholds(
+    threshold, merge, _, _ = calibrate_thresholds(
         [(X, y)], cosine_scorer, search=search, link_threshold=0.42
     )
     assert threshold == 0.42
-    threshold, merge, _ = calibrate_thresholds(
+    threshold, merge, merge_k, _ = calibrate_thresholds(
         [(X, y)], cosine_scorer, search=search, merge_threshold=float("inf")
     )
-    assert merge == float("inf") and 0 < threshold < 1
+    # without merging, no merge graph is searched
+    assert merge == float("inf") and 0 < threshold < 1 and merge_k == 10
+    threshold, merge, merge_k, _ = calibrate_thresholds(
+        [(X, y)], cosine_scorer, search=search, merge_n_neighbors=15
+    )
+    assert merge_k == 15 and np.isfinite(merge)
+
+
+def test_unlabelled_rows_are_clustered_but_not_scored():
+    y = np.array([0, 0, 1, 1, -1, -1])
+    labels = np.array([0, 0, 1, 2, 1, 0])
+    assert clustering_score(y, labels) == clustering_score(y[:4], labels[:4])
+    # with the unlabelled rows in the graph, the thresholds are the best
+    # pair for the labelled rows of that clustering
+    X, classes = make_embeddings(30, 16, random_state=1)
+    X = normalize_rows(X)
+    hidden = np.arange(len(classes)) % 2 == 0
+    search = GraphSearch(10, "cosine")
+    partial = np.where(hidden, -1, classes)
+    threshold, merge, merge_k, (score,) = calibrate_thresholds(
+        [(X, partial)], cosine_scorer, search=search
+    )
+    labels = decode(
+        X,
+        cosine_scorer,
+        threshold=threshold,
+        search=search,
+        merge_threshold=merge,
+        merge_n_neighbors=merge_k,
+    ).labels
+    assert np.isclose(score, clustering_score(partial, labels))
+    assert not np.isclose(score, clustering_score(classes, labels))

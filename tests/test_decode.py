@@ -17,6 +17,7 @@ from sklearn_hilander._decode import (
 from sklearn_hilander._graph import normalize_rows
 from sklearn_hilander._level import GraphSearch
 from sklearn_hilander.datasets import make_embeddings
+from sklearn_hilander.metrics import bcubed_f_score
 
 from .conftest import two_blobs
 
@@ -260,3 +261,50 @@ def test_decode_merges_fragments_of_one_class():
     assert np.mean(whole) > 0.9
     # each cluster's peak is one of its own points, the densest
     assert np.array_equal(merged.labels[merged.peaks], np.arange(merged.peaks.size))
+
+
+def test_merge_moves_a_whole_cluster_and_leaves_a_stray_point_alone():
+    # A = {0..3} and B = {4..7}, rings of strong links, with every point of
+    # A linked to one of B (summed 4 x 0.6 = 2.4 over 16 pairs: 0.15); C =
+    # {8, 9} links weakly into A. Point 9's link to 8 (0.05) is worth less
+    # than the threshold: it stands alone. Merging A and B pays off: B
+    # moves into A as a whole
+    edges = {(i, (i + 1) % 4): 0.9 for i in range(4)}
+    edges.update({(4 + i, 4 + (i + 1) % 4): 0.9 for i in range(4)})
+    edges.update({(i, 4 + i): 0.6 for i in range(4)})
+    edges.update({(8, 0): 0.1, (9, 8): 0.05})
+    indices, scores = _graph(edges, 10, 2)
+    labels = np.r_[np.zeros(4, int), np.ones(4, int), [2, 2]]
+    merged = merge_clusters(indices, scores, labels, 0.1)
+    assert np.unique(merged[:8]).size == 1
+    assert merged[9] not in merged[:9]
+    # above the average linkage of A and B they stay apart
+    apart = merge_clusters(indices, scores, labels, 0.16)
+    assert apart[0] != apart[4]
+
+
+def test_a_wider_merge_graph_joins_fragments_of_large_classes():
+    # three classes of 150 points cut into fragments by a strict link
+    # threshold: ten neighbors per point hold too few links between the
+    # fragments for a threshold that keeps the classes apart, thirty do
+    X, y = make_embeddings(3, 16, mean_class_size=150, random_state=0)
+    X = normalize_rows(X)
+    search = GraphSearch(10, "cosine")
+    start = DistinctStart.of(X, search)
+    strict = decode(X, cosine_scorer, threshold=0.97, search=search, start=start)
+    fragments = np.unique(strict.labels).size
+    assert fragments > 10
+    merged = {
+        k: decode(
+            X,
+            cosine_scorer,
+            threshold=0.97,
+            search=search,
+            start=start,
+            merge_threshold=0.05,
+            merge_n_neighbors=k,
+        ).labels
+        for k in (10, 30)
+    }
+    assert np.unique(merged[30]).size < np.unique(merged[10]).size
+    assert bcubed_f_score(y, merged[30]) > bcubed_f_score(y, merged[10])

@@ -305,7 +305,16 @@ def test_a_merge_threshold_of_the_earlier_rule_is_not_misread(tmp_path):
     assert est.merge_threshold_ == float("inf")
     meta["params"] = {"merge_link_density": 0.05}
     path = write(tmp_path / "new.npz", meta, state)
-    assert HiLanderClustering(pretrained=str(path)).fit(X).merge_threshold_ == 0.05
+    est = HiLanderClustering(pretrained=str(path)).fit(X)
+    # a file without the merge graph's size merged on the hierarchy's graph
+    assert est.merge_threshold_ == 0.05 and est.merge_n_neighbors_ == 10
+    meta["params"] = {"merge_link_density": 0.05, "merge_n_neighbors": 30}
+    path = write(tmp_path / "wider.npz", meta, state)
+    assert HiLanderClustering(pretrained=str(path)).fit(X).merge_n_neighbors_ == 30
+    meta["params"] = {"merge_link_density": 0.05, "merge_n_neighbors": 0}
+    path = write(tmp_path / "zero.npz", meta, state)
+    with pytest.raises(ValueError, match="zero.npz.*merge_n_neighbors"):
+        HiLanderClustering(pretrained=str(path)).fit(X)
 
 
 def test_params_are_checked_and_returned(tmp_path):
