@@ -24,6 +24,18 @@ def test_whole_class_subset_keeps_classes_whole_and_bounded():
     assert np.unique(y[whole_class_subset(y, 3, 0)]).size == 1
 
 
+def _decoded(X, search, threshold, merge_threshold, merge_n_neighbors):
+    """Labels of ``X`` decoded with the cosine scorer at these settings."""
+    return decode(
+        X,
+        cosine_scorer,
+        threshold=threshold,
+        search=search,
+        merge_threshold=merge_threshold,
+        merge_n_neighbors=merge_n_neighbors,
+    ).labels
+
+
 def test_calibrated_thresholds_are_the_best_pair_on_the_labelled_set():
     X, y = make_embeddings(40, 16, random_state=0)
     X = normalize_rows(X)
@@ -32,28 +44,12 @@ def test_calibrated_thresholds_are_the_best_pair_on_the_labelled_set():
         [(X, y)], cosine_scorer, search=search
     )
     assert 0 < threshold < 1 and merge > 0 and merge_k in (10, 20, 30)
-    from sklearn_hilander._decode import decode
-
     for other in (0.05, 0.3, 0.95):
         for other_merge in (float("inf"), 0.5, 2.0):
-            labels = decode(
-                X,
-                cosine_scorer,
-                threshold=other,
-                search=search,
-                merge_threshold=other_merge,
-                merge_n_neighbors=merge_k,
-            ).labels
+            labels = _decoded(X, search, other, other_merge, merge_k)
             assert clustering_score(y, labels) <= score + 1e-9
     # the pair found is the pair decoding uses
-    labels = decode(
-        X,
-        cosine_scorer,
-        threshold=threshold,
-        search=search,
-        merge_threshold=merge,
-        merge_n_neighbors=merge_k,
-    ).labels
+    labels = _decoded(X, search, threshold, merge, merge_k)
     assert np.isclose(clustering_score(y, labels), score)
 
 
@@ -90,13 +86,6 @@ def test_unlabelled_rows_are_clustered_but_not_scored():
     threshold, merge, merge_k, (score,) = calibrate_thresholds(
         [(X, partial)], cosine_scorer, search=search
     )
-    labels = decode(
-        X,
-        cosine_scorer,
-        threshold=threshold,
-        search=search,
-        merge_threshold=merge,
-        merge_n_neighbors=merge_k,
-    ).labels
+    labels = _decoded(X, search, threshold, merge, merge_k)
     assert np.isclose(score, clustering_score(partial, labels))
     assert not np.isclose(score, clustering_score(classes, labels))
