@@ -109,18 +109,21 @@ def calibrate_thresholds(
     datasets = _calibration_sets(datasets, search)
     starts = [DistinctStart.of(X, search) for X, _ in datasets]
     merges = MERGE_THRESHOLDS if merge_threshold is None else [merge_threshold]
+    merging = bool(np.isfinite(merges).any())
     graphs = {}
     results = {}
 
-    def links(index, merge_k):
-        """The merge graph of set ``index`` (None with fewer than two
-        distinct points: nothing to merge)."""
+    def links(index, merge_k, first):
+        """The merge graph of set ``index``, built once (None with fewer than
+        two distinct points: nothing to merge); ``first``, the decoded first
+        level, lends its link scores when the graph is the hierarchy's own."""
         if (index, merge_k) not in graphs:
-            start = starts[index]
             graphs[index, merge_k] = (
                 None
-                if start.level is None
-                else merge_graph(start, scorer, search, merge_k)
+                if first is None
+                else merge_graph(
+                    starts[index], scorer, search, merge_k, scores=first.scores
+                )
             )
         return graphs[index, merge_k]
 
@@ -140,7 +143,7 @@ def calibrate_thresholds(
                 early_stopping=early_stopping,
                 start=start,
             )
-            graph = links(index, merge_k) if np.isfinite(merges).any() else None
+            graph = links(index, merge_k, hierarchy.first) if merging else None
             for merge in merges:
                 labels = hierarchy.labels
                 if graph is not None:
@@ -166,7 +169,7 @@ def calibrate_thresholds(
     link_threshold = float(link_threshold)
     candidates = (
         [own_k]
-        if merge_n_neighbors is not None or not np.isfinite(merges).any()
+        if merge_n_neighbors is not None or not merging
         else [search.n_neighbors * factor for factor in MERGE_NEIGHBOR_FACTORS]
     )
     # the hierarchy's own graph first, so that it wins ties
