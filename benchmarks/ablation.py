@@ -14,7 +14,8 @@ classes:
   and on the whole (more crowded) training set;
 - the merging step after the hierarchy (``_decode.merge_clusters``): its
   threshold chosen after the link threshold, and both chosen together, which
-  is what ``fit`` does.
+  is what ``fit`` does; and the same with every point weighing 1 in the
+  merge's price of a pair (the constant Potts model).
 
 Every threshold is chosen for the best mean of BCubed F and pairwise F on
 the labelled classes; "no merging" rows decode with the hierarchy alone.
@@ -28,12 +29,14 @@ from __future__ import annotations
 import json
 import os
 import time
+from unittest import mock
 
 import numpy as np
 from sklearn.metrics import roc_auc_score
 
 from benchmarks._report import _load, ablation_tables, publish, publish_docs
 from benchmarks.baselines import TunedCosineDecoder
+from sklearn_hilander import _decode
 from sklearn_hilander._calibrate import calibrate_thresholds
 from sklearn_hilander._decode import decode
 from sklearn_hilander._graph import normalize_rows
@@ -109,6 +112,14 @@ def evaluate(X_test, y_test, scorer, thresholds):
         "merge neighbors": merge_n_neighbors,
         "clusters": len(np.unique(labels)),
     }
+
+
+def unit_point_weights():
+    """The merge with every point weighing 1 in the price of a pair (the
+    constant Potts model), in place of ``_decode.point_weights``."""
+    return mock.patch.object(
+        _decode, "point_weights", lambda strength: np.ones(strength.size)
+    )
 
 
 def held_out_split(y, seed=0):
@@ -206,6 +217,19 @@ def run(name, X_train, y_train, X_test, y_test):
         ),
         time.perf_counter() - t0,
     )
+    t0 = time.perf_counter()
+    with unit_point_weights():
+        record(
+            "ours + merging with every point weighing 1 (CPM), both thresholds "
+            "and the merge graph chosen together",
+            evaluate(
+                X_test,
+                y_test,
+                scorer,
+                thresholds_for(X_train, y_train, scorer, merge=True),
+            ),
+            time.perf_counter() - t0,
+        )
     t0 = time.perf_counter()
     scorer = trained_scorer(X_train, y_train, "pairs", 64)
     record(

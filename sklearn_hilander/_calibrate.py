@@ -34,6 +34,9 @@ FINE_LOGIT_STEP = 0.25
 # from one pair in ten thousand to nearly every pair linked both ways), no
 # merging (inf) first so that it wins ties
 MERGE_THRESHOLDS = np.r_[np.inf, np.geomspace(1e-4, 1.6, 15)]
+# The grid above doubles at each step; around its best the search then tries
+# these factors, as the link threshold's is refined in quarter logits.
+FINE_MERGE_FACTORS = 2.0 ** np.array([-0.5, -0.25, 0.25, 0.5])
 # The search decodes the labelled set a few dozen times; above this many
 # points it runs on randomly drawn whole classes, which keeps each class's
 # neighborhoods intact and the search's cost independent of n.
@@ -100,7 +103,8 @@ def calibrate_thresholds(
     first the two thresholds together, merging on the hierarchy's own graph
     (or the ``merge_n_neighbors`` given); then, at that link threshold, the
     merge graph's neighbors among ``MERGE_NEIGHBOR_FACTORS`` times the
-    hierarchy's, each with every merge threshold. Each set's first level and
+    hierarchy's, each with every merge threshold; last, the merge threshold
+    between the grid's neighbors of the best. Each set's first level and
     each merge graph are built once and shared by every decoding.
     Returns ``(link threshold, merge threshold, merge graph's neighbors, each
     set's score at them)``; a merge threshold of ``inf`` means merging did
@@ -127,11 +131,12 @@ def calibrate_thresholds(
             )
         return graphs[index, merge_k]
 
-    def best_merge(threshold, merge_k):
+    def best_merge(threshold, merge_k, merges=merges):
         """(mean score, merge threshold, per-set scores) at a link threshold
-        and merge graph."""
-        if (threshold, merge_k) in results:
-            return results[threshold, merge_k]
+        and merge graph, the best of ``merges``."""
+        key = (threshold, merge_k, tuple(merges))
+        if key in results:
+            return results[key]
         per_merge = {merge: [] for merge in merges}
         for index, ((X, y), start) in enumerate(zip(datasets, starts)):
             hierarchy = decode(
@@ -152,12 +157,12 @@ def calibrate_thresholds(
                     ]
                 per_merge[merge].append(clustering_score(y, labels))
         merge = max(merges, key=lambda m: np.mean(per_merge[m]))
-        results[threshold, merge_k] = (
+        results[key] = (
             np.mean(per_merge[merge]),
             merge,
             per_merge[merge],
         )
-        return results[threshold, merge_k]
+        return results[key]
 
     own_k = search.n_neighbors if merge_n_neighbors is None else merge_n_neighbors
     if link_threshold is None:
@@ -175,4 +180,8 @@ def calibrate_thresholds(
     # the hierarchy's own graph first, so that it wins ties
     merge_k = max(candidates, key=lambda k: best_merge(link_threshold, k)[0])
     _, merge, per_set = best_merge(link_threshold, merge_k)
+    if np.isfinite(merge) and merge_threshold is None:
+        # the coarse best first, so that it wins ties
+        fine = np.r_[merge, merge * FINE_MERGE_FACTORS]
+        _, merge, per_set = best_merge(link_threshold, merge_k, tuple(fine))
     return link_threshold, float(merge), int(merge_k), per_set

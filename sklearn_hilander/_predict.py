@@ -169,6 +169,9 @@ def assign(
     """
     net = load_network(config, state, device)
     k = points.n_neighbors
+    # member counts, not the merge's strength weights (_decode.point_weights):
+    # those average 1 over a cluster, and a query's strength over its k
+    # neighbors is not on the scale of the merge graph's
     sizes = np.bincount(points.labels[points.labels >= 0]).astype(np.float64)
     labels = np.empty(Q.shape[0], dtype=np.int64)
     strength = np.empty(Q.shape[0], dtype=np.float32)

@@ -4,6 +4,7 @@ import numpy as np
 
 from benchmarks.baselines import cosine_scorer
 from sklearn_hilander._calibrate import (
+    MERGE_THRESHOLDS,
     calibrate_thresholds,
     clustering_score,
     whole_class_subset,
@@ -51,6 +52,11 @@ def test_calibrated_thresholds_are_the_best_pair_on_the_labelled_set():
     # the pair found is the pair decoding uses
     labels = _decoded(X, search, threshold, merge, merge_k)
     assert np.isclose(clustering_score(y, labels), score)
+    # the refined merge threshold scores at least as well as every one on
+    # the coarse grid, at the same link threshold and merge graph
+    for other_merge in MERGE_THRESHOLDS:
+        labels = _decoded(X, search, threshold, other_merge, merge_k)
+        assert clustering_score(y, labels) <= score + 1e-9, other_merge
 
 
 def test_a_fixed_threshold_is_kept_and_the_other_searched():

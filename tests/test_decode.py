@@ -1,10 +1,14 @@
 """Decoding: parents, forests, the level iterator and its stopping rule."""
 
+from unittest import mock
+
 import numpy as np
 
 from benchmarks.baselines import cosine_scorer
+from sklearn_hilander import _decode
 from sklearn_hilander._decode import (
     DistinctStart,
+    _merge_pairs,
     canonical_labels,
     converged,
     decode,
@@ -12,6 +16,7 @@ from sklearn_hilander._decode import (
     iter_levels,
     merge_clusters,
     point_links,
+    point_weights,
     select_parents,
 )
 from sklearn_hilander._graph import normalize_rows
@@ -163,20 +168,51 @@ def _graph(edges, n, k):
 
 def test_merge_uses_the_average_link_per_pair_of_points():
     # clusters {0, 1} (linked both ways) and {2}: node 2 links to 0 and 1
-    # with 0.9 each, and 0 links back to 2 with 0.6: summed 2.4 over 2 x 1
-    # pairs of points
+    # with 0.9 each, and 0 links back to 2 with 0.6: summed 2.4 over the
+    # product of the two clusters' weights
     edges = {(0, 1): 1.0, (1, 0): 1.0, (2, 0): 0.9, (2, 1): 0.9, (0, 2): 0.6}
     indices, scores = _graph(edges, 3, 2)
     links = point_links(indices, scores)
     assert np.isclose(links[0, 2], 1.5) and np.isclose(links[2, 0], 1.5)
     assert np.isclose(links[1, 2], 0.9) and np.isclose(links[0, 1], 2.0)
+    weights = point_weights(np.asarray(links.sum(axis=1)).ravel())
+    linkage = 2.4 / (weights[:2].sum() * weights[2])
     labels = np.array([0, 0, 1])
-    assert np.array_equal(merge_clusters(indices, scores, labels, 1.19), [0, 0, 0])
-    assert np.array_equal(merge_clusters(indices, scores, labels, 1.21), [0, 0, 1])
+    below, above = linkage - 0.01, linkage + 0.01
+    assert np.array_equal(merge_clusters(indices, scores, labels, below), [0, 0, 0])
+    assert np.array_equal(merge_clusters(indices, scores, labels, above), [0, 0, 1])
     # inf changes nothing, and labels come back numbered from 0
     assert np.array_equal(
         merge_clusters(indices, scores, np.array([5, 5, 9]), np.inf), [0, 0, 1]
     )
+
+
+def test_point_weights_grow_with_link_strength_and_average_about_one():
+    strength = np.array([0.0, 0.5, 2.0, 4.0, 8.0])
+    weights = point_weights(strength)
+    assert np.all(np.diff(weights) > 0) and weights[0] > 0
+    assert np.allclose(weights[1:], np.sqrt(strength[1:] / strength.mean()))
+    # nothing linked anywhere: every point weighs 1
+    assert np.array_equal(point_weights(np.zeros(3)), np.ones(3))
+
+
+def test_merge_lets_a_weakly_linked_point_join_cheaply():
+    # a ring of six points linked with 0.9, and a stray point linked to two
+    # of them with 0.1 each (0.2 in all). Weighing 1 like the ring's points,
+    # it would pay 0.05 x 6 = 0.3 to join at threshold 0.05 and stand
+    # alone; weighing sqrt(0.2 / mean strength), it pays about 0.11 and joins
+    edges = {(i, (i + 1) % 6): 0.9 for i in range(6)}
+    edges.update({(6, 0): 0.1, (6, 1): 0.1})
+    indices, scores = _graph(edges, 7, 2)
+    labels = np.r_[np.zeros(6, int), 1]
+    joined = merge_clusters(indices, scores, labels, 0.05)
+    assert np.unique(joined).size == 1
+    with mock.patch.object(
+        _decode, "point_weights", lambda strength: np.ones(strength.size)
+    ):
+        assert np.unique(merge_clusters(indices, scores, labels, 0.05)).size == 2
+    # at twice the threshold (about 0.22 to pay) it stands alone
+    assert np.unique(merge_clusters(indices, scores, labels, 0.1)).size == 2
 
 
 def test_merge_keeps_two_large_clusters_that_touch_at_a_boundary():
@@ -196,12 +232,12 @@ def test_merge_keeps_two_large_clusters_that_touch_at_a_boundary():
 
 
 def test_merge_takes_mutually_best_pairs_first():
-    # a chain 0 - 1 - 2 of singletons: 1's best partner is 2, so 0 waits for
-    # the next round, where {1, 2} links to 0 with 0.5 / 2
+    # a chain 0 - 1 - 2 of singletons weighing 1: 1's best partner is 2, so
+    # 0 waits for the next round, where {1, 2} links to 0 with 0.5 / 2
     indices, scores = _graph({(0, 1): 0.5, (1, 2): 0.9}, 3, 1)
-    labels = np.arange(3)
-    assert np.unique(merge_clusters(indices, scores, labels, 0.3)).size == 2
-    assert np.unique(merge_clusters(indices, scores, labels, 0.2)).size == 1
+    links, ones, labels = point_links(indices, scores), np.ones(3), np.arange(3)
+    assert np.unique(_merge_pairs(links, ones, labels, 0.3)).size == 2
+    assert np.unique(_merge_pairs(links, ones, labels, 0.2)).size == 1
 
 
 def test_merge_moves_a_point_back_across_a_boundary():
@@ -219,19 +255,22 @@ def test_merge_moves_a_point_back_across_a_boundary():
 
 
 def test_merge_never_lowers_the_partition_quality():
-    # the constant Potts quality merge_clusters climbs: links inside
-    # clusters less the threshold per pair of points
+    # the quality merge_clusters climbs: links inside clusters less the
+    # threshold times the two weights of every pair of points
     X, _ = make_embeddings(30, 8, random_state=3)
     level = GraphSearch(6, "cosine").first_level(normalize_rows(X))
     scores = np.clip(level.similarities, 0, 1)
     links = point_links(level.indices, scores)
 
+    weights = point_weights(np.asarray(links.sum(axis=1)).ravel())
+
     def quality(labels, threshold):
         same = labels[links.tocoo().row] == labels[links.tocoo().col]
-        sizes = np.bincount(labels)
+        sizes = np.bincount(labels, weights=weights)
+        squares = np.bincount(labels, weights=weights**2)
         return (
             links.tocoo().data[same].sum() / 2
-            - threshold * (sizes * (sizes - 1) / 2).sum()
+            - threshold * ((sizes**2 - squares) / 2).sum()
         )
 
     start = np.arange(X.shape[0])
@@ -263,23 +302,25 @@ def test_decode_merges_fragments_of_one_class():
     assert np.array_equal(merged.labels[merged.peaks], np.arange(merged.peaks.size))
 
 
-def test_merge_moves_a_whole_cluster_and_leaves_a_stray_point_alone():
+def test_merge_moves_a_whole_cluster_and_leaves_a_weak_one_apart():
     # A = {0..3} and B = {4..7}, rings of strong links, with every point of
-    # A linked to one of B (summed 4 x 0.6 = 2.4 over 16 pairs: 0.15); C =
-    # {8, 9} links weakly into A. Point 9's link to 8 (0.05) is worth less
-    # than the threshold: it stands alone. Merging A and B pays off: B
-    # moves into A as a whole
+    # A linked to one of B (summed 4 x 0.6 = 2.4); C = {8, 9} links weakly
+    # into A. Below the average linkage of A and B, B moves into A as a
+    # whole; C, whose one link into A (0.1) is worth less than the price of
+    # joining A and B, stays apart, and whole: its two weakly linked points
+    # weigh little, so their one link (0.05) pays for their pair
     edges = {(i, (i + 1) % 4): 0.9 for i in range(4)}
     edges.update({(4 + i, 4 + (i + 1) % 4): 0.9 for i in range(4)})
     edges.update({(i, 4 + i): 0.6 for i in range(4)})
     edges.update({(8, 0): 0.1, (9, 8): 0.05})
     indices, scores = _graph(edges, 10, 2)
+    weights = point_weights(np.asarray(point_links(indices, scores).sum(1)).ravel())
+    linkage = 2.4 / (weights[:4].sum() * weights[4:8].sum())
     labels = np.r_[np.zeros(4, int), np.ones(4, int), [2, 2]]
-    merged = merge_clusters(indices, scores, labels, 0.1)
+    merged = merge_clusters(indices, scores, labels, linkage - 0.01)
     assert np.unique(merged[:8]).size == 1
-    assert merged[9] not in merged[:9]
-    # above the average linkage of A and B they stay apart
-    apart = merge_clusters(indices, scores, labels, 0.16)
+    assert merged[8] == merged[9] and merged[8] not in merged[:8]
+    apart = merge_clusters(indices, scores, labels, linkage + 0.01)
     assert apart[0] != apart[4]
 
 
