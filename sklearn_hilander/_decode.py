@@ -286,7 +286,8 @@ def _move_nodes(
     """Move nodes one at a time to the cluster that raises the quality most,
     until no node gains; returns the new labels and the number of moves.
 
-    Node ``i`` (standing for ``node_sizes[i]`` points) gains ``links into C
+    Node ``i`` (weighing ``node_sizes[i]``: a point's weight, or a
+    cluster's summed weights) gains ``links into C
     - merge_threshold * size_i * |C|`` by joining ``C`` (its own cluster
     counted without it), or nothing by standing alone. Every move raises the
     quality, so the loop ends. Nodes are visited in ``order``, each again

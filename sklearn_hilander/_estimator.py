@@ -73,7 +73,8 @@ class HiLanderClustering(ClusterMixin, BaseEstimator):
     clusters into supernodes and repeat until no link is added. Last,
     clusters merge and points move between them while that raises the link
     probability inside clusters less ``merge_threshold`` per pair of points
-    in a cluster (see ``merge_threshold``): one link per node keeps the
+    in a cluster, each pair weighed by how strongly its two points link
+    (see ``merge_threshold``): one link per node keeps the
     hierarchy from chaining unrelated clusters, but leaves fragments of one
     class apart.
 
@@ -98,7 +99,11 @@ class HiLanderClustering(ClusterMixin, BaseEstimator):
         clusters merge: their summed link probabilities over the kNN edges
         between them (both directions), divided by the product of their
         sizes; a point moves to another cluster when its links into it beat
-        this times the cluster's size by more than its links into its own.
+        this times its own weight times the cluster's size by more than its
+        links into its own. A point's weight is the square root of its
+        summed link probability over the mean (a weakly linked point pays
+        less to join), and a cluster's size is the sum of its points'
+        weights.
         A link density: it carries to sets of more or fewer points and
         classes, not to classes of another typical size. "auto" uses the value
         chosen in ``fit`` on the labelled data (``merge_threshold_``; for the

@@ -170,8 +170,9 @@ def assign(
     net = load_network(config, state, device)
     k = points.n_neighbors
     # member counts, not the merge's strength weights (_decode.point_weights):
-    # those average 1 over a cluster, and a query's strength over its k
-    # neighbors is not on the scale of the merge graph's
+    # a query's strength over its k neighbors is not on the scale of the
+    # merge graph's, so its weight is unknown; the weights average a little
+    # under 1, so a count prices joining a cluster slightly higher than fit
     sizes = np.bincount(points.labels[points.labels >= 0]).astype(np.float64)
     labels = np.empty(Q.shape[0], dtype=np.int64)
     strength = np.empty(Q.shape[0], dtype=np.float32)
