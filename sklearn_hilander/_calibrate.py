@@ -116,6 +116,26 @@ def calibrate_thresholds(
     merging = bool(np.isfinite(merges).any())
     graphs = {}
     results = {}
+    # each set's decoding at the latest link threshold: after the threshold
+    # is chosen, every merge graph and the fine merge step reuse it (one
+    # threshold's worth at a time, as a decoding holds each level's features)
+    decoded = {}
+
+    def hierarchy(index, threshold):
+        if (index, threshold) not in decoded:
+            if any(key[1] != threshold for key in decoded):
+                decoded.clear()
+            X = datasets[index][0]
+            decoded[index, threshold] = decode(
+                X,
+                scorer,
+                threshold=threshold,
+                search=search,
+                max_levels=max_levels,
+                early_stopping=early_stopping,
+                start=starts[index],
+            )
+        return decoded[index, threshold]
 
     def links(index, merge_k, first):
         """The merge graph of set ``index``, built once (None with fewer than
@@ -138,19 +158,11 @@ def calibrate_thresholds(
         if key in results:
             return results[key]
         per_merge = {merge: [] for merge in merges}
-        for index, ((X, y), start) in enumerate(zip(datasets, starts)):
-            hierarchy = decode(
-                X,
-                scorer,
-                threshold=threshold,
-                search=search,
-                max_levels=max_levels,
-                early_stopping=early_stopping,
-                start=start,
-            )
-            graph = links(index, merge_k, hierarchy.first) if merging else None
+        for index, ((_, y), start) in enumerate(zip(datasets, starts)):
+            decoding = hierarchy(index, threshold)
+            graph = links(index, merge_k, decoding.first) if merging else None
             for merge in merges:
-                labels = hierarchy.labels
+                labels = decoding.labels
                 if graph is not None:
                     labels = merge_linked(graph, labels[start.keep], merge)[
                         start.inverse
