@@ -185,7 +185,7 @@ def point_weights(strength: np.ndarray) -> np.ndarray:
     edge, pays less to join the cluster it links to most, so it joins rather
     than stand alone; two cores of strongly linked points pay more, so they
     need more evidence to merge. The constant Potts model (every point
-    weighing 1) left about twice the true number of clusters on Omniglot's
+    weighing 1) left two to three times the true number of clusters on Omniglot's
     unseen alphabets and HWU64's unseen intents, most of the surplus weakly
     linked stragglers; weighting by the strength itself (as modularity's
     null model does) merged the harder synthetic set's classes.
