@@ -37,6 +37,9 @@ MERGE_THRESHOLDS = np.r_[np.inf, np.geomspace(1e-4, 1.6, 15)]
 # The grid above doubles at each step; around its best the search then tries
 # these factors, as the link threshold's is refined in quarter logits.
 FINE_MERGE_FACTORS = 2.0 ** np.array([-0.5, -0.25, 0.25, 0.5])
+# The merge-threshold search climbs from where the previous one peaked and
+# gives up in a direction after this many steps without a better score.
+CLIMB_PATIENCE = 2
 # The search decodes the labelled set a few dozen times; above this many
 # points it runs on randomly drawn whole classes, which keeps each class's
 # neighborhoods intact and the search's cost independent of n.
@@ -50,6 +53,25 @@ MERGE_NEIGHBOR_FACTORS = (1, 2, 3)
 
 def _sigmoid(logit: float) -> float:
     return float(np.round(1 / (1 + np.exp(-logit)), 4))
+
+
+def _climb(grid: list, start: int, score) -> list:
+    """The points of the sorted ``grid`` that a climb from ``start`` tries:
+    outwards in each direction until ``CLIMB_PATIENCE`` steps in a row fail
+    to beat the best seen. The score of a merge threshold rises to one peak
+    and falls on the dev sets, and the steps far from it cost the most (a
+    high threshold splits off every straggler, point by point)."""
+    tried = [grid[start]]
+    best = score(grid[start])
+    for step in (1, -1):
+        failed, at = 0, start + step
+        while 0 <= at < len(grid) and failed < CLIMB_PATIENCE:
+            tried.append(grid[at])
+            value = score(grid[at])
+            failed = failed + 1 if value <= best else 0
+            best = max(best, value)
+            at += step
+    return tried
 
 
 def whole_class_subset(y: np.ndarray, max_samples: int, random_state) -> np.ndarray:
@@ -151,30 +173,45 @@ def calibrate_thresholds(
             )
         return graphs[index, merge_k]
 
-    def best_merge(threshold, merge_k, merges=merges):
-        """(mean score, merge threshold, per-set scores) at a link threshold
-        and merge graph, the best of ``merges``."""
-        key = (threshold, merge_k, tuple(merges))
-        if key in results:
-            return results[key]
-        per_merge = {merge: [] for merge in merges}
-        for index, ((_, y), start) in enumerate(zip(datasets, starts)):
-            decoding = hierarchy(index, threshold)
-            graph = links(index, merge_k, decoding.first) if merging else None
-            for merge in merges:
+    def merged_scores(threshold, merge_k, merge):
+        """Each set's score at a link threshold, merge graph and merge
+        threshold."""
+        key = (threshold, merge_k, merge)
+        if key not in results:
+            per_set = []
+            for index, ((_, y), start) in enumerate(zip(datasets, starts)):
+                decoding = hierarchy(index, threshold)
                 labels = decoding.labels
+                graph = links(index, merge_k, decoding.first) if merging else None
                 if graph is not None:
                     labels = merge_linked(graph, labels[start.keep], merge)[
                         start.inverse
                     ]
-                per_merge[merge].append(clustering_score(y, labels))
-        merge = max(merges, key=lambda m: np.mean(per_merge[m]))
-        results[key] = (
-            np.mean(per_merge[merge]),
-            merge,
-            per_merge[merge],
-        )
+                per_set.append(clustering_score(y, labels))
+            results[key] = per_set
         return results[key]
+
+    # the finite merge threshold where the last climb peaked: the next
+    # climb starts there (the first, mid-grid)
+    peak = [MERGE_THRESHOLDS[1:][MERGE_THRESHOLDS[1:].size // 2]]
+
+    def best_merge(threshold, merge_k, merges=merges):
+        """(mean score, merge threshold, per-set scores) at a link threshold
+        and merge graph: the best of ``merges`` that a climb reaches."""
+
+        def mean(merge):
+            return np.mean(merged_scores(threshold, merge_k, merge))
+
+        finite = sorted(m for m in merges if np.isfinite(m))
+        tried = [m for m in merges if not np.isfinite(m)]
+        if finite:
+            start = min(int(np.searchsorted(finite, peak[0])), len(finite) - 1)
+            climbed = _climb(finite, start, mean)
+            peak[0] = max(climbed, key=mean)
+            tried += climbed
+        # in the order of ``merges``, so that the earlier one wins ties
+        merge = max((m for m in merges if m in tried), key=mean)
+        return mean(merge), merge, merged_scores(threshold, merge_k, merge)
 
     own_k = search.n_neighbors if merge_n_neighbors is None else merge_n_neighbors
     if link_threshold is None:
