@@ -2,6 +2,8 @@
 load, semi-supervised y (HWU64 intents; the protocol of
 benchmarks/bertopic_topics.py)."""
 
+import json
+import os
 import warnings
 
 import numpy as np
@@ -41,10 +43,32 @@ def quiet(call, *args, **kwargs):
         return call(*args, **kwargs)
 
 
-def test_transform_is_at_least_as_accurate_as_the_default(split, fitted_topics):
+def _published(method, semi_supervised=False):
+    """A row of docs/bertopic_results.json, the benchmark's output."""
+    path = os.path.join(
+        os.path.dirname(__file__), "..", "docs", "bertopic_results.json"
+    )
+    with open(path) as handle:
+        rows = json.load(handle)["rows"]
+    return next(
+        row
+        for row in rows
+        if row["method"] == method and row["semi_supervised"] == semi_supervised
+    )
+
+
+def test_transform_is_at_least_as_accurate_as_the_default(fitted_topics):
     _, ours = fitted_topics
-    default = run("default", topic_model(), split)
-    # measured: 0.618 against 0.549 (docs/bertopic_results.md)
+    # BERTopic's default (UMAP + HDBSCAN, none of our code; seeded, yet its
+    # topic count moved by 3 between two machines) is read from the
+    # benchmark's output rather than run again here (50 s); ours
+    # runs here and must match its published row, so that a change that
+    # moves it fails until the benchmark is regenerated
+    default = _published("BERTopic default (UMAP + HDBSCAN)")
+    published = _published("HiLanderClustering(pretrained=meta-trained)")
+    for key in ("Fb", "Fp", "transform_accuracy"):
+        assert ours[key] == pytest.approx(published[key], abs=0.005), key
+    assert ours["n_topics"] == published["n_topics"]
     assert ours["transform_accuracy"] >= default["transform_accuracy"], (ours, default)
     assert ours["Fb"] >= default["Fb"], (ours, default)
     # transform assigns to fitted topics: far above what re-clustering the
