@@ -12,6 +12,8 @@ from sklearn_hilander._whitening import (
 )
 from sklearn_hilander.datasets import make_embeddings
 
+from .conftest import cluster_new
+
 
 def stretched_classes(n_classes, seed, n_per_class=12, n_features=16):
     """Classes whose points spread far along a few directions shared by
@@ -126,3 +128,27 @@ def test_whitening_shrinkage_out_of_range_is_refused(bad):
     X, y = stretched_classes(10, seed=7)
     with pytest.raises((ValueError, TypeError), match="whitening_shrinkage"):
         HiLanderClustering(whitening_shrinkage=bad).fit(X, y)
+
+
+def test_a_whitened_model_travels_with_its_whitening(tmp_path):
+    import joblib
+
+    from .test_shipping import TRUSTED
+
+    sio = pytest.importorskip("skops.io")
+    X, y = stretched_classes(30, seed=8)
+    X_new, _ = stretched_classes(30, seed=9)
+    est = HiLanderClustering(max_iter=3, random_state=0).fit(X, y)
+    assert est.whitening_ is not None
+    joblib.dump(est, tmp_path / "model.joblib")
+    sio.dump(est, tmp_path / "model.skops")
+    assert sio.get_untrusted_types(file=tmp_path / "model.skops") == TRUSTED
+    predicted = est.predict(X_new)
+    clustered = cluster_new(est, X_new)
+    for restored in (
+        joblib.load(tmp_path / "model.joblib"),
+        sio.load(tmp_path / "model.skops", trusted=TRUSTED),
+    ):
+        np.testing.assert_array_equal(restored.whitening_, est.whitening_)
+        np.testing.assert_array_equal(restored.predict(X_new), predicted)
+        np.testing.assert_array_equal(restored.fit_predict(X_new), clustered)
