@@ -54,6 +54,9 @@ FRONT_ROWS = {
     OURS: "HiLanderClustering, meta-trained",
     BUNDLED: "HiLanderClustering(), bundled, no labels",
     LEIDEN: "Leiden on the kNN graph (resolution and k tuned)",
+    "Leiden on the kNN graph of whitened features (our fit's map)": (
+        "Leiden on features whitened by our fit's map (tuned)"
+    ),
     "Infomap on the kNN graph": "Infomap on the kNN graph (k tuned)",
     "HDBSCAN": "HDBSCAN (tuned)",
     "FINCH": "FINCH",

@@ -27,10 +27,12 @@ Methods: HiLanderClustering meta-trained (defaults), the paper-faithful
 LANDER network (raw features, as in the paper), the bundled no-label network
 (``HiLanderClustering()``, no tuning at all), the same decoder on raw cosine
 similarity (no network), DBSCAN, HDBSCAN, FINCH, average-linkage
-agglomerative, Leiden and Infomap on the kNN graph (igraph) and k-means told
-the true number of test classes. OPTICS ran here until 11b76ab (its numbers
-are in that commit's docs/quality_results.md); it took more than half of the
-benchmark's time and led on no set.
+agglomerative, Leiden and Infomap on the kNN graph (igraph), Leiden on the
+features after the within-class whitening our fit learns (how much of a lead
+is that map alone) and k-means told the true number of test classes. OPTICS
+ran here until 11b76ab (its numbers are in that commit's
+docs/quality_results.md); it took more than half of the benchmark's time and
+led on no set.
 
     python -m benchmarks.quality            # all sets, about 50 minutes on 2 cores
     python -m benchmarks.quality --sets omniglot
@@ -73,6 +75,7 @@ from sklearn_hilander._graph import knn_graph, normalize_rows
 from sklearn_hilander._level import GraphSearch
 from sklearn_hilander._scoring import network_scorer
 from sklearn_hilander._train import meta_train
+from sklearn_hilander._whitening import apply_whitening, learn_whitening
 from sklearn_hilander.datasets import (
     load_hwu64,
     load_omniglot_features,
@@ -97,6 +100,16 @@ class MetaTrained:
 
     def tune(self, X, y):
         self.model_ = HiLanderClustering(random_state=0).fit(X, y)
+        # what fit chose, reported beside the rivals' tuned parameters
+        self.params_ = {
+            "link_threshold": self.model_.threshold_,
+            # JSON has no infinity
+            "merge_threshold": round(self.model_.merge_threshold_, 4)
+            if np.isfinite(self.model_.merge_threshold_)
+            else "none",
+            "merge_n_neighbors": self.model_.merge_n_neighbors_,
+            "whitening_shrinkage": self.model_.whitening_shrinkage_,
+        }
         return self
 
     def cluster(self, X):
@@ -191,6 +204,31 @@ class TunedLeiden(Tuned):
         return np.asarray(partition.membership)
 
 
+class WhitenedLeiden(TunedLeiden):
+    """Leiden as above, on the features after the within-class whitening
+    that HiLanderClustering's fit learns: how much of our lead on a set is
+    that map, which a Leiden user could learn too."""
+
+    name = "Leiden on the kNN graph of whitened features (our fit's map)"
+    # the map is learned on the training features' width
+    needs_same_width = True
+
+    def tune(self, X, y):
+        X = normalize_rows(X)
+        self.whitening_, shrinkage = learn_whitening(
+            X, y, metric="cosine", n_neighbors=10, random_state=0
+        )
+        super().tune(apply_whitening(X, "cosine", self.whitening_), y)
+        self.params_ = dict(self.params_, whitening_shrinkage=shrinkage)
+        return self
+
+    def cluster(self, X):
+        X = apply_whitening(normalize_rows(X), "cosine", self.whitening_)
+        # params_ also reports the shrinkage, which Leiden does not take
+        params = {k: v for k, v in self.params_.items() if k != "whitening_shrinkage"}
+        return self.run(self.prepare(normalize_rows(X)), **params)
+
+
 class TunedInfomap(Tuned):
     """Infomap (map equation) on the weighted kNN graph (igraph); the number
     of neighbors is tuned."""
@@ -238,6 +276,7 @@ METHODS = OWN_METHODS + (
     TunedFINCH,
     TunedAgglomerative,
     TunedLeiden,
+    WhitenedLeiden,
     TunedInfomap,
     KMeansTrueK,
 )
