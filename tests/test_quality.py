@@ -223,9 +223,10 @@ def test_the_fitted_thresholds_transfer_to_a_quarter_of_the_classes(
         ratios.append(np.unique(labels).size / np.unique(y_test[rows]).size)
         fb.append(bcubed_f_score(y_test[rows], labels))
     print("clusters per class, all and a quarter:", ratios, "Fb:", fb)
-    # measured 1.40 and 1.07 clusters per class (1.31 times apart; 2.12 and
-    # 1.59 when every point weighed 1 in the merge), Fb 0.604 and 0.791: the
-    # quarter, less crowded, is easier, but split about alike
+    # measured 1.35 and 1.08 clusters per class (1.25 times apart; 1.40 and
+    # 1.07 before the whitening, 2.12 and 1.59 when every point weighed 1 in
+    # the merge), Fb 0.635 and 0.819: the quarter, less crowded, is easier,
+    # but split about alike
     assert max(ratios) / min(ratios) < 1.45, ratios
     assert max(ratios) < 1.6, ratios
-    assert fb[1] > fb[0] > 0.58, fb
+    assert fb[1] > fb[0] > 0.62, fb
