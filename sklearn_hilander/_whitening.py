@@ -23,6 +23,7 @@ from __future__ import annotations
 import numpy as np
 from sklearn.utils import check_random_state
 
+from ._calibrate import whole_class_subset
 from ._graph import ROW_BLOCK, euclidean_scale, knn_graph, normalize_rows
 
 # Shrinkage candidates, 1 (no whitening) first so that it wins ties.
@@ -86,16 +87,6 @@ def _neighbor_precision(X, y, n_neighbors, metric, random_state) -> float:
     return float(np.mean(y[indices] == y[:, None]))
 
 
-def _whole_classes(y, classes, max_samples, rng) -> np.ndarray:
-    """Rows of ``classes``, cut to at most ``max_samples`` by dropping
-    randomly drawn whole classes."""
-    order = rng.permutation(classes)
-    counts = np.array([np.count_nonzero(y == c) for c in order])
-    kept = np.cumsum(counts) <= max_samples
-    kept[0] = True
-    return np.flatnonzero(np.isin(y, order[kept]))
-
-
 def learn_whitening(
     X: np.ndarray,
     y: np.ndarray,
@@ -141,7 +132,10 @@ def _held_out_shrinkage(X, y, classes, metric, n_neighbors, rng) -> float:
     np.add.at(means, codes, X)
     by_mean = classes[np.lexsort(means.T[::-1])]
     halves = np.array_split(by_mean[rng.permutation(classes.size)], 2)
-    rows = [_whole_classes(y, half, HOLD_OUT_MAX_SAMPLES, rng) for half in halves]
+    rows = []
+    for half in halves:
+        in_half = np.flatnonzero(np.isin(y, half))
+        rows.append(in_half[whole_class_subset(y[in_half], HOLD_OUT_MAX_SAMPLES, rng)])
     spectra = [np.linalg.eigh(within_class_covariance(X[r], y[r])) for r in rows]
     scores = np.zeros(len(SHRINKAGES))
     for learned, held_out in ((0, 1), (1, 0)):
