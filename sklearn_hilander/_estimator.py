@@ -82,7 +82,11 @@ class HiLanderClustering(ClusterMixin, BaseEstimator):
     Unlike the paper's network, ours scores an edge from how the pair sits in
     the graph (similarity, ranks, shared neighbors, neighborhood and cluster
     similarities) and from class-blind node descriptors, so it transfers to
-    classes it never saw instead of memorising the training classes.
+    classes it never saw instead of memorising the training classes. What
+    the labels can teach about the feature space itself, which directions
+    vary within a class, ``fit(X, y)`` learns apart, as a shrunk
+    within-class whitening applied before the graph (see
+    ``whitening_shrinkage``).
 
     Parameters
     ----------
