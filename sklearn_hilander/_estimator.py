@@ -131,7 +131,8 @@ class HiLanderClustering(ClusterMixin, BaseEstimator):
         that vary within classes count less. 1 maps nothing; "auto" picks,
         among 1, 0.7, 0.4, 0.2 and 0.1, the value whose map learned on half
         of the labelled classes gives the other half the most same-class
-        neighbors (``whitening_shrinkage_``); it is 1 where no whitening
+        neighbors (``whitening_shrinkage_``), a map counting only if it cuts
+        the wrong neighbors by at least 2%; it is 1 where no whitening
         helps. Unused without labels.
     min_cluster_size : int, default=1
         Points of clusters smaller than this get the noise label -1, as

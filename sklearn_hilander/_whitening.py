@@ -38,13 +38,19 @@ MIN_ERROR_CUT = 0.02
 HOLD_OUT_MAX_SAMPLES = 10_000
 
 
-def within_class_covariance(X: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """Covariance of the rows around their class means, float64, summed a
-    block of rows at a time (no float64 copy of ``X``)."""
+def _class_means(X: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Mean row of each class (float64, classes in sorted order) and each
+    row's class index."""
     _, classes = np.unique(y, return_inverse=True)
     means = np.zeros((classes.max() + 1, X.shape[1]))
     np.add.at(means, classes, X)
-    means /= np.bincount(classes)[:, None]
+    return means / np.bincount(classes)[:, None], classes
+
+
+def within_class_covariance(X: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Covariance of the rows around their class means, float64, summed a
+    block of rows at a time (no float64 copy of ``X``)."""
+    means, classes = _class_means(X, y)
     covariance = np.zeros((X.shape[1], X.shape[1]))
     for start in range(0, X.shape[0], ROW_BLOCK):
         rows = slice(start, start + ROW_BLOCK)
@@ -75,15 +81,14 @@ def apply_whitening(
     cosine); ``None`` leaves them as they are."""
     if whitening is None:
         return X
-    mapped = (np.asarray(X, dtype=np.float32) @ whitening.astype(np.float32)).astype(
-        np.float32, copy=False
-    )
+    mapped = np.asarray(X, dtype=np.float32) @ whitening.astype(np.float32)
     return normalize_rows(mapped) if metric == "cosine" else mapped
 
 
-def _neighbor_precision(X, y, n_neighbors, metric, random_state) -> float:
-    """Share of same-class rows among each row's ``n_neighbors`` nearest."""
-    indices, _ = knn_graph(X, n_neighbors, metric=metric, random_state=random_state)
+def _neighbor_precision(X, y, n_neighbors, metric) -> float:
+    """Share of same-class rows among each row's ``n_neighbors`` nearest
+    (an exact search: the held-out halves are cut below its limit)."""
+    indices, _ = knn_graph(X, n_neighbors, metric=metric)
     return float(np.mean(y[indices] == y[:, None]))
 
 
@@ -127,9 +132,7 @@ def _held_out_shrinkage(X, y, classes, metric, n_neighbors, rng) -> float:
     the other half the most same-class neighbors (summed both ways round)."""
     # the classes in an order of the data's (their means' lexicographic),
     # so that the halves drawn do not depend on how the labels are encoded
-    _, codes = np.unique(y, return_inverse=True)
-    means = np.zeros((classes.size, X.shape[1]))
-    np.add.at(means, codes, X)
+    means, _ = _class_means(X, y)
     by_mean = classes[np.lexsort(means.T[::-1])]
     halves = np.array_split(by_mean[rng.permutation(classes.size)], 2)
     rows = []
@@ -148,7 +151,7 @@ def _held_out_shrinkage(X, y, classes, metric, n_neighbors, rng) -> float:
                 else shrunk_whitening(spectra[learned], shrinkage)
             )
             mapped = apply_whitening(held_X, metric, whitening)
-            scores[i] += _neighbor_precision(mapped, held_y, k, metric, 0)
+            scores[i] += _neighbor_precision(mapped, held_y, k, metric)
     # summed over the two halves: the share of wrong neighbors, doubled
     errors = 2.0 - scores
     errors[1:] = np.where(
