@@ -21,7 +21,16 @@ from __future__ import annotations
 import numpy as np
 from sklearn.utils import check_random_state
 
-from ._decode import DistinctStart, Scorer, decode, merge_graph, merge_linked
+from ._decode import (
+    DistinctStart,
+    MergeThresholds,
+    Scorer,
+    decode,
+    merge_graph,
+    merge_level,
+    merge_linked,
+    sampling_similarity,
+)
 from ._level import GraphSearch
 from .metrics import bcubed_f_score, pairwise_f_score
 
@@ -49,6 +58,18 @@ CALIBRATION_MAX_SAMPLES = 30_000
 # that its fragments belong together (HWU64's intents chose 3, Omniglot's
 # characters of 20 drawings 1).
 MERGE_NEIGHBOR_FACTORS = (1, 2, 3)
+# The sparser samplings of the labelled classes at which the merge threshold
+# is measured again (each class cut to this fraction of its points): down to
+# an eighth, as a batch to cluster may hold a few points of each class.
+SPARSER_SAMPLINGS = (0.5, 0.25, 0.125)
+# The sampling similarity also differs between sets of classes sampled alike
+# (HWU64's unseen scenarios sit 0.04 below its training ones, most of what
+# halving every class moves it): the curve is read this many times the
+# spread seen between random halves of the labelled classes closer to the
+# labelled set, so that such a difference keeps the labelled set's threshold.
+SAMPLING_TOLERANCE = 2.0
+# Random halvings of the labelled classes that the spread is measured over.
+SPREAD_SPLITS = 4
 
 
 def _sigmoid(logit: float) -> float:
@@ -164,13 +185,15 @@ def calibrate_thresholds(
         two distinct points: nothing to merge); ``first``, the decoded first
         level, lends its link scores when the graph is the hierarchy's own."""
         if (index, merge_k) not in graphs:
-            graphs[index, merge_k] = (
-                None
-                if first is None
-                else merge_graph(
-                    starts[index], scorer, search, merge_k, scores=first.scores
+            if first is None:
+                graphs[index, merge_k] = None
+            else:
+                level = merge_level(starts[index], search, merge_k)
+                graphs[index, merge_k] = merge_graph(
+                    level,
+                    scorer,
+                    scores=first.scores if level is starts[index].level else None,
                 )
-            )
         return graphs[index, merge_k]
 
     def merged_scores(threshold, merge_k, merge):
@@ -234,3 +257,85 @@ def calibrate_thresholds(
         fine = np.r_[merge, merge * FINE_MERGE_FACTORS]
         _, merge, per_set = best_merge(link_threshold, merge_k, tuple(fine))
     return link_threshold, float(merge), int(merge_k), per_set
+
+
+def class_sample(y: np.ndarray, fraction: float, random_state) -> np.ndarray:
+    """Rows keeping ``fraction`` of each class (rounded up, so at least one),
+    drawn at random, in their original order."""
+    order = check_random_state(random_state).permutation(y.shape[0])
+    order = order[np.argsort(y[order], kind="stable")]
+    _, first, counts = np.unique(y[order], return_index=True, return_counts=True)
+    rank = np.arange(y.shape[0]) - np.repeat(first, counts)
+    kept = rank < np.repeat(np.ceil(fraction * counts), counts)
+    return np.sort(order[kept])
+
+
+def merge_threshold_curve(
+    datasets: list,
+    scorer: Scorer,
+    *,
+    search: GraphSearch,
+    link_threshold: float,
+    merge_threshold: float,
+    merge_n_neighbors: int,
+    max_levels: int = 10,
+    early_stopping: bool = True,
+) -> np.ndarray:
+    """The merge threshold against the sampling similarity, measured on the
+    labelled sets (see :class:`_decode.MergeThresholds`).
+
+    ``merge_threshold`` is the best at the sets' own sampling; the sets are
+    then cut to each of ``SPARSER_SAMPLINGS`` of every class and the merge
+    threshold searched again, the link threshold and merge graph's neighbors
+    kept. Every similarity is then lowered by ``SAMPLING_TOLERANCE`` times
+    the root mean square difference between random halves of the classes,
+    so that an input whose classes are as densely sampled keeps the
+    labelled set's threshold although its similarity differs by as much.
+    Returns rows ``(sampling similarity, merge threshold)`` ordered by
+    similarity; one row when merging does not help at all.
+    """
+    datasets = _calibration_sets(datasets, search)
+
+    def similarity(sets):
+        values = []
+        for X, _ in sets:
+            start = DistinctStart.of(X, search)
+            if start.level is not None:  # two distinct points at least
+                level = merge_level(start, search, merge_n_neighbors)
+                values.append(sampling_similarity(level))
+        return float(np.mean(values)) if values else 0.0
+
+    rows = [(similarity(datasets), merge_threshold)]
+    if not np.isfinite(merge_threshold):
+        return MergeThresholds.from_curve(rows).as_curve()
+    rng = check_random_state(search.random_state)
+    differences = []
+    for X, y in datasets:
+        classes = np.unique(y)
+        for _ in range(SPREAD_SPLITS if classes.size >= 2 else 0):
+            half = np.isin(y, rng.permutation(classes)[: classes.size // 2])
+            differences.append(
+                similarity([(X[half], y[half])]) - similarity([(X[~half], y[~half])])
+            )
+    spread = float(np.sqrt(np.mean(np.square(differences)))) if differences else 0.0
+    for fraction in SPARSER_SAMPLINGS:
+        sparser = []
+        for X, y in datasets:
+            rows_kept = class_sample(y, fraction, rng)
+            sparser.append((X[rows_kept], y[rows_kept]))
+        _, merge, _, _ = calibrate_thresholds(
+            sparser,
+            scorer,
+            search=search,
+            max_levels=max_levels,
+            early_stopping=early_stopping,
+            link_threshold=link_threshold,
+            merge_n_neighbors=merge_n_neighbors,
+        )
+        # no merging at all scored best: the grid's top merges almost nothing
+        # and keeps the curve finite
+        rows.append((similarity(sparser), min(merge, MERGE_THRESHOLDS[-1])))
+    tolerance = SAMPLING_TOLERANCE * spread
+    return MergeThresholds.from_curve(
+        [(similarity_ - tolerance, threshold) for similarity_, threshold in rows]
+    ).as_curve()

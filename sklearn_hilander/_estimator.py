@@ -17,8 +17,8 @@ from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import check_is_fitted, check_memory, validate_data
 from tqdm.auto import tqdm
 
-from ._calibrate import calibrate_thresholds
-from ._decode import Hierarchy, canonical_labels, decode
+from ._calibrate import calibrate_thresholds, merge_threshold_curve
+from ._decode import Hierarchy, MergeThresholds, canonical_labels, decode
 from ._graph import euclidean_scale, prepare_features
 from ._level import GraphSearch
 from ._predict import FittedPoints, assign, fitted_strength
@@ -109,10 +109,14 @@ class HiLanderClustering(ClusterMixin, BaseEstimator):
         summed link probability over the mean (a weakly linked point pays
         less to join), and a cluster's size is the sum of its points'
         weights.
-        A link density: it carries to sets of more or fewer points and
-        classes, not to classes of another typical size. "auto" uses the value
-        chosen in ``fit`` on the labelled data (``merge_threshold_``; for the
-        bundled network, the one stored with it); ``float("inf")`` merges
+        A link density: it carries to sets of more or fewer classes, not to
+        classes sampled by more or fewer points. "auto" reads it off a curve
+        chosen in ``fit`` on the labelled data (``merge_threshold_curve_``):
+        the best threshold at the labelled classes' own sampling and with
+        every class cut to a half, a quarter and an eighth of its points,
+        against how far a point's farthest merge-graph neighbor lies; the
+        input's threshold is interpolated between them (for the bundled
+        network, the values stored with it). ``float("inf")`` merges
         nothing. Lower merges more.
     merge_n_neighbors : "auto" or int, default="auto"
         Neighbors per point in the graph the merging step works on (the
@@ -213,8 +217,14 @@ class HiLanderClustering(ClusterMixin, BaseEstimator):
     threshold_ : float
         Link threshold chosen on the labelled data (or the fixed value).
     merge_threshold_ : float
-        Merge threshold chosen on the labelled data (or the fixed value);
-        ``inf`` when merging did not help there.
+        Merge threshold applied to the data of ``labels_`` (or the fixed
+        value); ``inf`` when merging did not help on the labelled data.
+    merge_threshold_curve_ : ndarray of shape (n_samplings, 2)
+        The merge threshold chosen on the labelled data against the sampling
+        similarity, the mean similarity of a point to its farthest neighbor
+        in the merge graph: one row per sampling measured (the labelled
+        classes whole and cut to a half, quarter and eighth of each),
+        ordered by similarity; one row when merging did not help.
     merge_n_neighbors_ : int
         Neighbors per point of the merge graph chosen on the labelled data
         (or the fixed value).
@@ -458,18 +468,30 @@ class HiLanderClustering(ClusterMixin, BaseEstimator):
         fixed["merge_n_neighbors"] = (
             None if self.merge_n_neighbors == "auto" else int(self.merge_n_neighbors)
         )
-        (
-            self.threshold_,
-            self.merge_threshold_,
-            self.merge_n_neighbors_,
-            _,
-        ) = calibrate_thresholds(
-            [(Xp, classes)],
-            self._scorer(),
-            search=GraphSearch(self.n_neighbors, self.metric, self.random_state),
-            max_levels=self.max_levels,
-            early_stopping=self.early_stopping,
-            **fixed,
+        search = GraphSearch(self.n_neighbors, self.metric, self.random_state)
+        self.threshold_, merge_threshold, self.merge_n_neighbors_, _ = (
+            calibrate_thresholds(
+                [(Xp, classes)],
+                self._scorer(),
+                search=search,
+                max_levels=self.max_levels,
+                early_stopping=self.early_stopping,
+                **fixed,
+            )
+        )
+        self.merge_threshold_curve_ = (
+            MergeThresholds.constant(merge_threshold).as_curve()
+            if fixed["merge_threshold"] is not None
+            else merge_threshold_curve(
+                [(Xp, classes)],
+                self._scorer(),
+                search=search,
+                link_threshold=self.threshold_,
+                merge_threshold=merge_threshold,
+                merge_n_neighbors=self.merge_n_neighbors_,
+                max_levels=self.max_levels,
+                early_stopping=self.early_stopping,
+            )
         )
         self._set_clustering(X)
         return self
@@ -680,10 +702,21 @@ class HiLanderClustering(ClusterMixin, BaseEstimator):
         return float(self.link_threshold)
 
     def _effective_merge_threshold(self) -> float:
-        """``merge_threshold`` when set, else the one chosen in ``fit``."""
+        """``merge_threshold`` when set, else the one the clustering of the
+        fitted data applied."""
         if self.merge_threshold == "auto":
             return self.merge_threshold_
         return float(self.merge_threshold)
+
+    def _merge_thresholds(self) -> MergeThresholds:
+        """``merge_threshold`` when set, else the curve chosen in ``fit``
+        (a model from before the curve keeps its one threshold)."""
+        if self.merge_threshold != "auto":
+            return MergeThresholds.constant(float(self.merge_threshold))
+        curve = getattr(self, "merge_threshold_curve_", None)
+        if curve is None:
+            return MergeThresholds.constant(self.merge_threshold_)
+        return MergeThresholds.from_curve(curve)
 
     def _effective_merge_n_neighbors(self) -> int:
         """``merge_n_neighbors`` when set, else the one chosen in ``fit``
@@ -726,7 +759,7 @@ class HiLanderClustering(ClusterMixin, BaseEstimator):
                 search=self._search(),
                 max_levels=self.max_levels,
                 early_stopping=self.early_stopping,
-                merge_threshold=self._effective_merge_threshold(),
+                merge_threshold=self._merge_thresholds(),
                 merge_n_neighbors=self._effective_merge_n_neighbors(),
                 on_level=report,
             )
@@ -751,6 +784,7 @@ class HiLanderClustering(ClusterMixin, BaseEstimator):
             self._fitted_points = None
         self.labels_ = np.where(self.probabilities_ < self.min_membership, -1, labels)
         self.n_clusters_ = int(labels.max()) + 1
+        self.merge_threshold_ = hierarchy.merge_threshold
         self.densities_ = hierarchy.level0_density
         self.n_levels_ = hierarchy.n_levels
         self.n_clusters_per_level_ = list(hierarchy.n_clusters_per_level)
@@ -779,20 +813,24 @@ class HiLanderClustering(ClusterMixin, BaseEstimator):
             if whitening is not None and whitening.shape[0] != X.shape[1]:
                 whitening = None
             threshold = source.threshold_
-            merge_threshold = source.merge_threshold_
+            merge_curve = source._merge_thresholds().as_curve()
             merge_n_neighbors = source._effective_merge_n_neighbors()
         else:
             path = PRETRAINED_PATH if source == "default" else source
             config, state, threshold = read_network(path)
             params = read_network_params(path)
-            # files written before this merging rule merge nothing
-            merge_threshold = params.get("merge_link_density", np.inf)
+            # files written before this merging rule merge nothing; files
+            # from before the curve keep their one threshold
+            merge_curve = params.get(
+                "merge_threshold_curve",
+                [[0.0, params.get("merge_link_density", np.inf)]],
+            )
             merge_n_neighbors = params.get("merge_n_neighbors", self.n_neighbors)
             whitening = None
         self.network_config_ = config
         self.network_state_ = {k: np.array(v) for k, v in state.items()}
         self.threshold_ = threshold
-        self.merge_threshold_ = float(merge_threshold)
+        self.merge_threshold_curve_ = MergeThresholds.from_curve(merge_curve).as_curve()
         self.merge_n_neighbors_ = int(merge_n_neighbors)
         self.scale_ = self._feature_scale(X)
         self.whitening_ = None if whitening is None else np.array(whitening)
@@ -812,8 +850,10 @@ class HiLanderClustering(ClusterMixin, BaseEstimator):
         """
         self._check_trained("save_network")
         params = {"n_neighbors": int(self.n_neighbors), "metric": self.metric}
-        if np.isfinite(self.merge_threshold_):  # JSON has no infinity
-            params["merge_link_density"] = float(self.merge_threshold_)
+        merge_thresholds = self._merge_thresholds()
+        if merge_thresholds.merges:  # JSON has no infinity
+            params["merge_link_density"] = float(self._effective_merge_threshold())
+            params["merge_threshold_curve"] = merge_thresholds.as_curve().tolist()
             params["merge_n_neighbors"] = self._effective_merge_n_neighbors()
         save_network(
             path, self.network_config_, self.network_state_, self.threshold_, params

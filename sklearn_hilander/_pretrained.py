@@ -167,6 +167,33 @@ def _link_density(value):
     return None
 
 
+def _threshold_curve(value):
+    rows_ok = (
+        isinstance(value, list)
+        and value
+        and all(
+            isinstance(row, list)
+            and len(row) == 2
+            and all(
+                isinstance(v, (int, float)) and not isinstance(v, bool) for v in row
+            )
+            for row in value
+        )
+    )
+    if not rows_ok:
+        return (
+            "must be a non-empty list of [similarity, threshold] pairs, "
+            f"not {_short(value)}"
+        )
+    for similarity, threshold in value:
+        if not -1e6 < similarity < 1e6:  # False for NaN too
+            return f"must hold finite similarities, not {similarity}"
+        problem = _link_density(threshold)
+        if problem is not None:
+            return "thresholds " + problem
+    return None
+
+
 # Required metadata and config fields, and the optional stored estimator
 # settings: one line per field.
 _META_CHECKS = {"threshold": _probability}
@@ -184,6 +211,9 @@ _PARAM_CHECKS = {
     # the release before stored another rule's value as "merge_threshold",
     # which is ignored (no merging) rather than misread
     "merge_link_density": _link_density,
+    # the merge threshold against the sampling similarity (see
+    # _decode.MergeThresholds); files without it keep merge_link_density
+    "merge_threshold_curve": _threshold_curve,
     # neighbors per point of the graph the merge threshold was chosen on
     "merge_n_neighbors": _integer(1, 1 << 30),
 }

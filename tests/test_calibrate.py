@@ -1,15 +1,19 @@
 """Threshold calibration on labelled data."""
 
 import numpy as np
+import pytest
 
 from benchmarks.baselines import cosine_scorer
 from sklearn_hilander._calibrate import (
     MERGE_THRESHOLDS,
+    SPARSER_SAMPLINGS,
     calibrate_thresholds,
+    class_sample,
     clustering_score,
+    merge_threshold_curve,
     whole_class_subset,
 )
-from sklearn_hilander._decode import decode
+from sklearn_hilander._decode import MergeThresholds, decode
 from sklearn_hilander._graph import normalize_rows
 from sklearn_hilander._level import GraphSearch
 from sklearn_hilander.datasets import make_embeddings
@@ -95,3 +99,75 @@ def test_unlabelled_rows_are_clustered_but_not_scored():
     labels = _decoded(X, search, threshold, merge, merge_k)
     assert np.isclose(score, clustering_score(partial, labels))
     assert not np.isclose(score, clustering_score(classes, labels))
+
+
+def test_class_sample_keeps_a_fraction_of_every_class():
+    y = np.repeat(np.arange(10), np.arange(1, 11))[::-1].copy()
+    rows = class_sample(y, 0.25, random_state=0)
+    counts = np.bincount(y[rows], minlength=10)
+    np.testing.assert_array_equal(counts, np.ceil(0.25 * np.arange(1, 11)))
+    assert np.all(np.diff(rows) > 0) and rows.max() < y.size
+    # another draw takes other rows of the same classes
+    other = class_sample(y, 0.25, random_state=1)
+    assert not np.array_equal(rows, other)
+    np.testing.assert_array_equal(np.bincount(y[other], minlength=10), counts)
+
+
+def test_merge_thresholds_interpolate_in_log_and_hold_beyond_the_ends():
+    curve = MergeThresholds.from_curve([[0.8, 0.01], [0.4, 1.0]])
+    np.testing.assert_array_equal(curve.similarities, [0.4, 0.8])
+    assert curve.at(0.6) == pytest.approx(0.1)  # halfway in log
+    assert curve.at(0.9) == pytest.approx(0.01) and curve.at(0.1) == 1.0
+    assert MergeThresholds.constant(0.3).at(-5.0) == 0.3
+    assert not MergeThresholds.constant(float("inf")).merges
+    np.testing.assert_array_equal(
+        MergeThresholds.from_curve(curve.as_curve()).as_curve(), curve.as_curve()
+    )
+
+
+def test_sparser_sampled_classes_get_a_higher_merge_threshold():
+    X, y = make_embeddings(60, 16, random_state=0)
+    X = normalize_rows(X)
+    search = GraphSearch(10, "cosine")
+    threshold, merge, merge_k, _ = calibrate_thresholds(
+        [(X, y)], cosine_scorer, search=search
+    )
+    curve = merge_threshold_curve(
+        [(X, y)],
+        cosine_scorer,
+        search=search,
+        link_threshold=threshold,
+        merge_threshold=merge,
+        merge_n_neighbors=merge_k,
+    )
+    assert curve.shape == (1 + len(SPARSER_SAMPLINGS), 2)
+    # the densest sampling is the labelled set's own, at its threshold
+    assert curve[-1, 1] == merge
+    # fewer points per class lower the similarity to the farthest neighbor
+    # and raise the best threshold
+    assert np.all(np.diff(curve[:, 0]) > 0)
+    assert curve[0, 1] > 4 * curve[-1, 1], curve
+    # the threshold read at a quarter of each class beats the full set's
+    # there
+    rows = class_sample(y, 0.25, random_state=5)
+    quarter = MergeThresholds.from_curve(curve).at(
+        np.interp(0.25, [0.125, 0.25, 0.5, 1.0], curve[:, 0])
+    )
+    scores = [
+        clustering_score(y[rows], _decoded(X[rows], search, threshold, m, merge_k))
+        for m in (quarter, merge)
+    ]
+    assert scores[0] > scores[1] + 0.05, scores
+
+
+def test_no_merging_gives_a_one_row_curve():
+    X, y = make_embeddings(20, 16, random_state=0)
+    curve = merge_threshold_curve(
+        [(normalize_rows(X), y)],
+        cosine_scorer,
+        search=GraphSearch(10, "cosine"),
+        link_threshold=0.9,
+        merge_threshold=float("inf"),
+        merge_n_neighbors=10,
+    )
+    assert curve.shape == (1, 2) and curve[0, 1] == float("inf")

@@ -232,6 +232,15 @@ def test_metadata_that_is_not_an_object(tmp_path, meta):
         ("params.merge_link_density", -0.1, "merge_link_density"),
         ("params.merge_link_density", float("inf"), "merge_link_density"),
         ("params.merge_link_density", "0.1", "merge_link_density"),
+        ("params.merge_threshold_curve", [], "merge_threshold_curve"),
+        ("params.merge_threshold_curve", [[0.5]], "merge_threshold_curve"),
+        ("params.merge_threshold_curve", [[0.5, -1.0]], "merge_threshold_curve"),
+        (
+            "params.merge_threshold_curve",
+            [[float("nan"), 0.1]],
+            "merge_threshold_curve",
+        ),
+        ("params.merge_threshold_curve", [[0.5, "0.1"]], "merge_threshold_curve"),
         ("format", 3, "format 3"),
     ],
 )
@@ -311,6 +320,17 @@ def test_a_merge_threshold_of_the_earlier_rule_is_not_misread(tmp_path):
     meta["params"] = {"merge_link_density": 0.05, "merge_n_neighbors": 30}
     path = write(tmp_path / "wider.npz", meta, state)
     assert HiLanderClustering(pretrained=str(path)).fit(X).merge_n_neighbors_ == 30
+    # a curve, when stored, gives the threshold at the input's sampling
+    meta["params"] = {
+        "merge_link_density": 0.05,
+        "merge_threshold_curve": [[-1.0, 0.5], [1.0, 0.005]],
+    }
+    path = write(tmp_path / "curve.npz", meta, state)
+    est = HiLanderClustering(pretrained=str(path)).fit(X)
+    np.testing.assert_array_equal(
+        est.merge_threshold_curve_, [[-1.0, 0.5], [1.0, 0.005]]
+    )
+    assert 0.005 < est.merge_threshold_ < 0.5
     meta["params"] = {"merge_link_density": 0.05, "merge_n_neighbors": 0}
     path = write(tmp_path / "zero.npz", meta, state)
     with pytest.raises(ValueError, match="zero.npz.*merge_n_neighbors"):

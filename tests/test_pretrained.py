@@ -54,9 +54,14 @@ def test_meta_trained_network_survives_clone_through_pretrained(
     small_fitted.save_network(path)
     from_file = HiLanderClustering(max_iter=5, pretrained=str(path))
     np.testing.assert_array_equal(from_file.fit_predict(X_test), expected)
-    # the merge threshold and its graph travel with the file
+    # the merge thresholds and their graph travel with the file
     assert np.isfinite(small_fitted.merge_threshold_)
-    assert from_file.merge_threshold_ == small_fitted.merge_threshold_
+    assert small_fitted.merge_threshold_curve_.shape[0] > 1
+    for adopted in (from_file, lent):
+        np.testing.assert_array_equal(
+            adopted.merge_threshold_curve_, small_fitted.merge_threshold_curve_
+        )
+    assert from_file.merge_threshold_ == lent.merge_threshold_
     assert from_file.merge_n_neighbors_ == small_fitted.merge_n_neighbors_
     assert lent.merge_n_neighbors_ == small_fitted.merge_n_neighbors_
 
