@@ -26,10 +26,10 @@ from ._decode import (
     MergeThresholds,
     Scorer,
     decode,
+    farthest_similarities,
     merge_graph,
     merge_level,
     merge_linked,
-    sampling_similarity,
 )
 from ._level import GraphSearch
 from .metrics import bcubed_f_score, pairwise_f_score
@@ -68,8 +68,9 @@ SPARSER_SAMPLINGS = (0.5, 0.25, 0.125)
 # spread seen between random halves of the labelled classes closer to the
 # labelled set, so that such a difference keeps the labelled set's threshold.
 SAMPLING_TOLERANCE = 2.0
-# Random halvings of the labelled classes that the spread is measured over.
-SPREAD_SPLITS = 4
+# Random halvings of the labelled classes that the spread is measured over
+# (cheap: each reuses the whole set's graph).
+SPREAD_SPLITS = 200
 
 
 def _sigmoid(logit: float) -> float:
@@ -296,26 +297,37 @@ def merge_threshold_curve(
     """
     datasets = _calibration_sets(datasets, search)
 
-    def similarity(sets):
-        values = []
-        for X, _ in sets:
-            start = DistinctStart.of(X, search)
-            if start.level is not None:  # two distinct points at least
-                level = merge_level(start, search, merge_n_neighbors)
-                values.append(sampling_similarity(level))
+    def by_class(X, y):
+        """Summed farthest-neighbor similarity and count of each class's
+        distinct points (nothing below two distinct points)."""
+        start = DistinctStart.of(X, search)
+        if start.level is None:
+            return np.zeros(0), np.zeros(0)
+        level = merge_level(start, search, merge_n_neighbors)
+        _, classes = np.unique(y[start.keep], return_inverse=True)
+        farthest = farthest_similarities(level)
+        return np.bincount(classes, weights=farthest), np.bincount(classes)
+
+    def similarity(per_set):
+        """The sampling similarity, averaged over the sets."""
+        values = [sums.sum() / counts.sum() for sums, counts in per_set if counts.size]
         return float(np.mean(values)) if values else 0.0
 
-    rows = [(similarity(datasets), merge_threshold)]
+    full = [by_class(X, y) for X, y in datasets]
+    rows = [(similarity(full), merge_threshold)]
     if not np.isfinite(merge_threshold):
         return MergeThresholds.from_curve(rows).as_curve()
     rng = check_random_state(search.random_state)
+    # the spread between random halves of the classes, from each point's
+    # similarity in the whole set's graph (a half's own graph loses the
+    # other half's look-alikes on both sides alike)
     differences = []
-    for X, y in datasets:
-        classes = np.unique(y)
-        for _ in range(SPREAD_SPLITS if classes.size >= 2 else 0):
-            half = np.isin(y, rng.permutation(classes)[: classes.size // 2])
+    for sums, counts in full:
+        for _ in range(SPREAD_SPLITS if counts.size >= 2 else 0):
+            half = rng.permutation(counts.size) < counts.size // 2
             differences.append(
-                similarity([(X[half], y[half])]) - similarity([(X[~half], y[~half])])
+                sums[half].sum() / counts[half].sum()
+                - sums[~half].sum() / counts[~half].sum()
             )
     spread = float(np.sqrt(np.mean(np.square(differences)))) if differences else 0.0
     for fraction in SPARSER_SAMPLINGS:
@@ -334,7 +346,8 @@ def merge_threshold_curve(
         )
         # no merging at all scored best: the grid's top merges almost nothing
         # and keeps the curve finite
-        rows.append((similarity(sparser), min(merge, MERGE_THRESHOLDS[-1])))
+        sampled = [by_class(X, y) for X, y in sparser]
+        rows.append((similarity(sampled), min(merge, MERGE_THRESHOLDS[-1])))
     tolerance = SAMPLING_TOLERANCE * spread
     return MergeThresholds.from_curve(
         [(similarity_ - tolerance, threshold) for similarity_, threshold in rows]

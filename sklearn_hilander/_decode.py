@@ -618,12 +618,15 @@ def sampling_similarity(level: Level) -> float:
     """How densely an input samples its classes: the mean similarity of a
     point to the farthest of its listed neighbors.
 
-    With fewer points per class a point's k-th neighbor lies farther away
-    (on the unseen classes of Omniglot, HWU64 and the harder synthetic set,
-    cutting every class to a quarter or less lowered it by 0.1 to 0.26),
-    while it hardly moves with the number of classes.
+    With fewer points per class a point's k-th neighbor lies farther away,
+    while it moves much less with the number of classes.
     """
-    return float(level.similarities[:, -1].mean())
+    return float(farthest_similarities(level).mean())
+
+
+def farthest_similarities(level: Level) -> np.ndarray:
+    """Each node's similarity to the farthest of its listed neighbors."""
+    return level.similarities[:, -1]
 
 
 @dataclass(frozen=True)
@@ -632,15 +635,15 @@ class MergeThresholds:
 
     The threshold is an average link per pair of points, and the links of a
     class are spread over more pairs the more points it holds, so the best
-    threshold depends on how densely the input samples its classes: on the
-    unseen classes of Omniglot, cut to 10 or 5 drawings of each character
-    instead of 20, the best threshold was 3.6 and 9.5 times the full set's,
-    and the full set's threshold left 250 clusters for 659 characters.
-    Calibration measures the best threshold on the labelled classes at their
-    own sampling and at sparser ones (every class cut to a fraction of its
-    points); the threshold for an input is interpolated between those
-    measurements in log threshold against the input's sampling similarity,
-    and the nearest measurement holds beyond them (no extrapolation).
+    threshold depends on how densely the input samples its classes: the one
+    fitted on twenty drawings of each character merges a batch of five
+    drawings of each into far fewer clusters than characters
+    (``benchmarks/sampling.py``). Calibration measures the best threshold on
+    the labelled classes at their own sampling and at sparser ones (every
+    class cut to a fraction of its points); the threshold for an input is
+    interpolated between those measurements in log threshold against the
+    input's sampling similarity, and the nearest measurement holds beyond
+    them (no extrapolation).
     """
 
     similarities: np.ndarray

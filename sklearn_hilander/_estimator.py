@@ -116,8 +116,11 @@ class HiLanderClustering(ClusterMixin, BaseEstimator):
         every class cut to a half, a quarter and an eighth of its points,
         against how far a point's farthest merge-graph neighbor lies; the
         input's threshold is interpolated between them (for the bundled
-        network, the values stored with it). ``float("inf")`` merges
-        nothing. Lower merges more.
+        network, the values stored with it; a network lent through
+        ``pretrained=`` to features of another width brings the labelled
+        set's own threshold only, as the curve's similarities belong to the
+        features it was measured on). ``float("inf")`` merges nothing. Lower
+        merges more.
     merge_n_neighbors : "auto" or int, default="auto"
         Neighbors per point in the graph the merging step works on (the
         hierarchy keeps ``n_neighbors``): large classes need more edges per
@@ -814,6 +817,7 @@ class HiLanderClustering(ClusterMixin, BaseEstimator):
                 whitening = None
             threshold = source.threshold_
             merge_curve = source._merge_thresholds().as_curve()
+            curve_width = source.n_features_in_
             merge_n_neighbors = source._effective_merge_n_neighbors()
         else:
             path = PRETRAINED_PATH if source == "default" else source
@@ -825,12 +829,19 @@ class HiLanderClustering(ClusterMixin, BaseEstimator):
                 "merge_threshold_curve",
                 [[0.0, params.get("merge_link_density", np.inf)]],
             )
+            curve_width = params.get("n_features", X.shape[1])
             merge_n_neighbors = params.get("merge_n_neighbors", self.n_neighbors)
             whitening = None
         self.network_config_ = config
         self.network_state_ = {k: np.array(v) for k, v in state.items()}
         self.threshold_ = threshold
-        self.merge_threshold_curve_ = MergeThresholds.from_curve(merge_curve).as_curve()
+        merge_curve = MergeThresholds.from_curve(merge_curve).as_curve()
+        if curve_width != X.shape[1]:
+            # the curve reads similarities in the labelled features' space;
+            # features of another width are another space (another domain),
+            # where only the labelled set's own threshold means anything
+            merge_curve = merge_curve[-1:]
+        self.merge_threshold_curve_ = merge_curve
         self.merge_n_neighbors_ = int(merge_n_neighbors)
         self.scale_ = self._feature_scale(X)
         self.whitening_ = None if whitening is None else np.array(whitening)
@@ -854,6 +865,7 @@ class HiLanderClustering(ClusterMixin, BaseEstimator):
         if merge_thresholds.merges:  # JSON has no infinity
             params["merge_link_density"] = float(self._effective_merge_threshold())
             params["merge_threshold_curve"] = merge_thresholds.as_curve().tolist()
+            params["n_features"] = int(self.n_features_in_)
             params["merge_n_neighbors"] = self._effective_merge_n_neighbors()
         save_network(
             path, self.network_config_, self.network_state_, self.threshold_, params

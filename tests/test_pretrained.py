@@ -66,6 +66,23 @@ def test_meta_trained_network_survives_clone_through_pretrained(
     assert lent.merge_n_neighbors_ == small_fitted.merge_n_neighbors_
 
 
+def test_the_merge_threshold_curve_travels_to_features_of_the_same_width_only(
+    small_fitted, tmp_path
+):
+    curve = small_fitted.merge_threshold_curve_
+    same = make_embeddings(30, 16, random_state=3)[0]
+    wider = make_embeddings(30, 24, random_state=3)[0]
+    path = tmp_path / "net.npz"
+    small_fitted.save_network(path)
+    for source in (small_fitted, str(path)):
+        lent = HiLanderClustering(pretrained=source).fit(same)
+        np.testing.assert_array_equal(lent.merge_threshold_curve_, curve)
+        # another width is another space: the labelled set's own threshold
+        lent = HiLanderClustering(pretrained=source).fit(wider)
+        np.testing.assert_array_equal(lent.merge_threshold_curve_, curve[-1:])
+        assert lent.merge_threshold_ == curve[-1, 1]
+
+
 def test_broken_network_files_fail_clearly(tmp_path, small_fitted):
     path = tmp_path / "net.npz"
     small_fitted.save_network(path)
