@@ -45,6 +45,12 @@ def _load(name: str) -> dict:
         return json.load(handle)
 
 
+def earlier_results(name: str) -> dict:
+    """``docs/NAME`` as written by an earlier run, or {} before the first:
+    a rerun of some sets keeps the others' results."""
+    return _load(name) if os.path.exists(os.path.join(DOCS, name)) else {}
+
+
 # --------------------------------------------------------------- quality
 OURS = "HiLanderClustering, meta-trained"
 BUNDLED = "HiLanderClustering(), bundled, no labels"

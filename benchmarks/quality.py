@@ -59,7 +59,7 @@ import numpy as np
 from sklearn.cluster import KMeans
 from sklearn.metrics import normalized_mutual_info_score
 
-from benchmarks._report import publish, publish_docs
+from benchmarks._report import earlier_results, publish, publish_docs
 from benchmarks.baselines import (
     Tuned,
     TunedAgglomerative,
@@ -509,10 +509,7 @@ def main() -> None:
     parser.add_argument("--methods", nargs="*", default=list(keys), choices=list(keys))
     args = parser.parse_args()
     path = os.path.join(DOCS, "quality_results.json")
-    results = {}
-    if os.path.exists(path):
-        with open(path) as handle:
-            results = json.load(handle)
+    results = earlier_results("quality_results.json")
     for key, title, X_train, y_train, X_test, y_test in data_sets(args.sets):
         kept = {r["method"]: r for r in results.get(key, {}).get("rows", [])}
         rows = []

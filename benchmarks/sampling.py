@@ -31,7 +31,13 @@ from sklearn_hilander import HiLanderClustering
 from sklearn_hilander._calibrate import class_sample
 from sklearn_hilander.metrics import bcubed_f_score, pairwise_f_score
 
-from ._report import DOCS, publish, publish_docs, sampling_markdown
+from ._report import (
+    DOCS,
+    earlier_results,
+    publish,
+    publish_docs,
+    sampling_markdown,
+)
 from .baselines import TunedHDBSCAN
 from .quality import TunedInfomap, TunedLeiden, data_sets
 
@@ -131,10 +137,7 @@ def main() -> None:
     parser.add_argument("--sets", nargs="*", default=list(SETS), choices=SETS)
     args = parser.parse_args()
     path = os.path.join(DOCS, "sampling_results.json")
-    results = {}
-    if os.path.exists(path):
-        with open(path) as handle:
-            results = json.load(handle)
+    results = earlier_results("sampling_results.json")
     for key, title, X_train, y_train, X_test, y_test in data_sets(args.sets):
         results[key] = {
             "title": title,

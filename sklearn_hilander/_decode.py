@@ -57,6 +57,13 @@ PAIR_MERGE_FACTOR = 2.0
 # of the mean strength under the square root.
 WEIGHT_FLOOR = 1e-6
 
+# An input whose sampling similarity lies this many steps (the step between
+# the curve's two densest measurements) beyond the densest is flagged: in
+# our runs a model fitted on 5 drawings of each Omniglot character split a
+# batch of 20 drawings of each into 7.6 times as many clusters as
+# characters, and the dev sets' own test sets sit well within one step.
+DENSER_MARGIN = 1.5
+
 # scorer(level) -> (link scores of shape (m, k), densities of shape (m,))
 Scorer = Callable[[Level], "tuple[np.ndarray, np.ndarray]"]
 
@@ -482,8 +489,10 @@ class Hierarchy:
     first: DecodedLevel | None = None
     n_clusters_per_level: list = field(default_factory=list)
     n_links_per_level: list = field(default_factory=list)
-    # the merge threshold applied (inf: no merging)
+    # the merge threshold applied (inf: no merging), and the input's
+    # sampling similarity it was read at (None without merging)
     merge_threshold: float = np.inf
+    sampling_similarity: float | None = None
 
     @property
     def n_levels(self) -> int:
@@ -576,7 +585,8 @@ def decode(
             scorer,
             scores=result.first.scores if level is start.level else None,
         )
-        result.merge_threshold = merge_threshold.at(sampling_similarity(level))
+        result.sampling_similarity = sampling_similarity(level)
+        result.merge_threshold = merge_threshold.at(result.sampling_similarity)
         result.labels = merge_linked(links, result.labels, result.merge_threshold)
         result.peaks = peaks_of(result.labels, result.level0_density)
     result.labels = result.labels[start.inverse]
@@ -664,6 +674,17 @@ class MergeThresholds:
     def as_curve(self) -> np.ndarray:
         """Rows ``(sampling similarity, merge threshold)``, by similarity."""
         return np.column_stack([self.similarities, self.thresholds])
+
+    def denser_than_measured(self, similarity: float) -> bool:
+        """Whether an input's sampling similarity lies beyond the densest
+        measurement by more than ``DENSER_MARGIN`` times the step between
+        the two densest (about one halving of every class): its classes are
+        sampled more densely than the labelled ones were, or it comes from
+        another domain, and the curve cannot tell its threshold."""
+        if self.similarities.size < 2:
+            return False
+        step = self.similarities[-1] - self.similarities[-2]
+        return bool(similarity > self.similarities[-1] + DENSER_MARGIN * step)
 
     @property
     def merges(self) -> bool:

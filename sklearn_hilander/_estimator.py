@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import os
+import warnings
 from contextlib import contextmanager
 from functools import partial
 from numbers import Integral, Real
@@ -788,6 +789,19 @@ class HiLanderClustering(ClusterMixin, BaseEstimator):
         self.labels_ = np.where(self.probabilities_ < self.min_membership, -1, labels)
         self.n_clusters_ = int(labels.max()) + 1
         self.merge_threshold_ = hierarchy.merge_threshold
+        similarity = hierarchy.sampling_similarity
+        if similarity is not None and self._merge_thresholds().denser_than_measured(
+            similarity
+        ):
+            warnings.warn(
+                "X samples its classes more densely than the labelled data did "
+                "(its points' farthest merge-graph neighbors are much closer), or "
+                "comes from another domain, so the fitted merge threshold may "
+                "over-split it; fit on labelled data with as many points per "
+                "class, or pass a lower merge_threshold.",
+                UserWarning,
+                stacklevel=3,
+            )
         self.densities_ = hierarchy.level0_density
         self.n_levels_ = hierarchy.n_levels
         self.n_clusters_per_level_ = list(hierarchy.n_clusters_per_level)

@@ -119,6 +119,11 @@ def test_merge_thresholds_interpolate_in_log_and_hold_beyond_the_ends():
     assert curve.at(0.6) == pytest.approx(0.1)  # halfway in log
     assert curve.at(0.9) == pytest.approx(0.01) and curve.at(0.1) == 1.0
     assert MergeThresholds.constant(0.3).at(-5.0) == 0.3
+    # beyond the densest measurement by more than 1.5 steps between the two
+    # densest: flagged (one row has no step, so nothing is)
+    assert not curve.denser_than_measured(0.8 + 1.4 * 0.4)
+    assert curve.denser_than_measured(0.8 + 1.6 * 0.4)
+    assert not MergeThresholds.constant(0.3).denser_than_measured(10.0)
     assert not MergeThresholds.constant(float("inf")).merges
     np.testing.assert_array_equal(
         MergeThresholds.from_curve(curve.as_curve()).as_curve(), curve.as_curve()

@@ -1,9 +1,11 @@
 import pickle
+import warnings
 
 import numpy as np
 import pytest
 
 from sklearn_hilander import HiLanderClustering
+from sklearn_hilander.datasets import make_embeddings
 from sklearn_hilander.metrics import bcubed_f_score
 
 from .conftest import cluster_new, permuted
@@ -221,3 +223,19 @@ def test_n_jobs_caps_threads_and_restores_them(small_fitted, small_task):
     est = pickle.loads(pickle.dumps(small_fitted)).set_params(n_jobs=1)
     np.testing.assert_array_equal(est.predict(X_test), small_fitted.predict(X_test))
     assert torch.get_num_threads() == before
+
+
+def test_a_batch_sampled_more_densely_than_the_labelled_data_warns():
+    # fitted on about 8 points per class, the merge threshold curve cannot
+    # tell the threshold for 40 per class, where the hierarchy over-splits
+    X_train, y_train = make_embeddings(60, 16, mean_class_size=8, random_state=0)
+    est = HiLanderClustering(random_state=0).fit(X_train, y_train)
+    assert est.merge_threshold_curve_.shape[0] > 1
+    alike = make_embeddings(60, 16, mean_class_size=8, random_state=1)[0]
+    denser = make_embeddings(60, 16, mean_class_size=40, random_state=1)[0]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        cluster_new(est, alike)
+    assert not [w for w in caught if "more densely" in str(w.message)]
+    with pytest.warns(UserWarning, match="more densely than the labelled data"):
+        cluster_new(est, denser)
