@@ -22,6 +22,7 @@ import numpy as np
 from sklearn.utils import check_random_state
 
 from ._decode import (
+    MERGE_THRESHOLD_GRID,
     DistinctStart,
     MergeThresholds,
     Scorer,
@@ -42,7 +43,7 @@ FINE_LOGIT_STEP = 0.25
 # candidate merge thresholds (average link probability per pair of points,
 # from one pair in ten thousand to nearly every pair linked both ways), no
 # merging (inf) first so that it wins ties
-MERGE_THRESHOLDS = np.r_[np.inf, np.geomspace(1e-4, 1.6, 15)]
+MERGE_THRESHOLDS = np.r_[np.inf, MERGE_THRESHOLD_GRID]
 # The grid above doubles at each step; around its best the search then tries
 # these factors, as the link threshold's is refined in quarter logits.
 FINE_MERGE_FACTORS = 2.0 ** np.array([-0.5, -0.25, 0.25, 0.5])
@@ -68,6 +69,10 @@ SPARSER_SAMPLINGS = (0.5, 0.25, 0.125)
 # spread seen between random halves of the labelled classes closer to the
 # labelled set, so that such a difference keeps the labelled set's threshold.
 SAMPLING_TOLERANCE = 2.0
+# ... but by at most this many steps between the labelled set's similarity
+# and the half sampling's: fewer than _decode.DENSER_MARGIN, so that the
+# labelled set never reads as sampled beyond the curve.
+MAX_TOLERANCE_STEPS = 1.25
 # Random halvings of the labelled classes that the spread is measured over
 # (cheap: each reuses the whole set's graph).
 SPREAD_SPLITS = 200
@@ -298,19 +303,19 @@ def merge_threshold_curve(
     datasets = _calibration_sets(datasets, search)
 
     def by_class(X, y):
-        """Summed farthest-neighbor similarity and count of each class's
-        distinct points (nothing below two distinct points)."""
+        """Each class's summed farthest-neighbor similarity and count of
+        distinct points, and the class (nothing below two distinct points)."""
         start = DistinctStart.of(X, search)
         if start.level is None:
-            return np.zeros(0), np.zeros(0)
+            return np.zeros(0), np.zeros(0), np.zeros(0)
         level = merge_level(start, search, merge_n_neighbors)
-        _, classes = np.unique(y[start.keep], return_inverse=True)
+        values, classes = np.unique(y[start.keep], return_inverse=True)
         farthest = farthest_similarities(level)
-        return np.bincount(classes, weights=farthest), np.bincount(classes)
+        return np.bincount(classes, weights=farthest), np.bincount(classes), values
 
     def similarity(per_set):
         """The sampling similarity, averaged over the sets."""
-        values = [sums.sum() / counts.sum() for sums, counts in per_set if counts.size]
+        values = [s.sum() / counts.sum() for s, counts, _ in per_set if counts.size]
         return float(np.mean(values)) if values else 0.0
 
     full = [by_class(X, y) for X, y in datasets]
@@ -322,7 +327,9 @@ def merge_threshold_curve(
     # similarity in the whole set's graph (a half's own graph loses the
     # other half's look-alikes on both sides alike)
     differences = []
-    for sums, counts in full:
+    for sums, counts, values in full:
+        # the unlabelled rows (class -1) are no class
+        sums, counts = sums[values >= 0], counts[values >= 0]
         for _ in range(SPREAD_SPLITS if counts.size >= 2 else 0):
             half = rng.permutation(counts.size) < counts.size // 2
             differences.append(
@@ -348,7 +355,12 @@ def merge_threshold_curve(
         # and keeps the curve finite
         sampled = [by_class(X, y) for X, y in sparser]
         rows.append((similarity(sampled), min(merge, MERGE_THRESHOLDS[-1])))
-    tolerance = SAMPLING_TOLERANCE * spread
+    # at most MAX_TOLERANCE_STEPS steps to the half sampling, so that the
+    # labelled set itself never lies beyond the curve (with a few classes
+    # the halves' spread is one class against another and can be far larger)
+    steps = sorted(similarity_ for similarity_, _ in rows)
+    step = max(steps[-1] - steps[-2], 0.0)
+    tolerance = min(SAMPLING_TOLERANCE * spread, MAX_TOLERANCE_STEPS * step)
     return MergeThresholds.from_curve(
         [(similarity_ - tolerance, threshold) for similarity_, threshold in rows]
     ).as_curve()

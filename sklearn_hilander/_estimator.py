@@ -222,7 +222,8 @@ class HiLanderClustering(ClusterMixin, BaseEstimator):
         Link threshold chosen on the labelled data (or the fixed value).
     merge_threshold_ : float
         Merge threshold applied to the data of ``labels_`` (or the fixed
-        value); ``inf`` when merging did not help on the labelled data.
+        value); ``inf`` when merging did not help on the labelled data, or
+        when that data had fewer than two distinct rows.
     merge_threshold_curve_ : ndarray of shape (n_samplings, 2)
         The merge threshold chosen on the labelled data against the sampling
         similarity, the mean similarity of a point to its farthest neighbor
@@ -769,6 +770,12 @@ class HiLanderClustering(ClusterMixin, BaseEstimator):
             )
 
     def _set_clustering(self, X):
+        if not hasattr(self, "merge_threshold_curve_"):
+            # a model from before the curve: its one threshold becomes the
+            # curve, as merge_threshold_ now reports the last threshold used
+            self.merge_threshold_curve_ = MergeThresholds.constant(
+                self.merge_threshold_
+            ).as_curve()
         hierarchy = self._cluster(X)
         labels = self._final_labels(hierarchy.labels, X)
         distinct, first = hierarchy.distinct, hierarchy.first
@@ -796,9 +803,10 @@ class HiLanderClustering(ClusterMixin, BaseEstimator):
             warnings.warn(
                 "X samples its classes more densely than the labelled data did "
                 "(its points' farthest merge-graph neighbors are much closer), or "
-                "comes from another domain, so the fitted merge threshold may "
-                "over-split it; fit on labelled data with as many points per "
-                "class, or pass a lower merge_threshold.",
+                "comes from another domain, so the fitted merge thresholds do not "
+                "reach it and one was chosen without labels (the most significant "
+                "partition); fit on labelled data with as many points per class, "
+                "or pass a merge_threshold.",
                 UserWarning,
                 stacklevel=3,
             )
@@ -875,10 +883,16 @@ class HiLanderClustering(ClusterMixin, BaseEstimator):
         """
         self._check_trained("save_network")
         params = {"n_neighbors": int(self.n_neighbors), "metric": self.metric}
-        merge_thresholds = self._merge_thresholds()
-        if merge_thresholds.merges:  # JSON has no infinity
-            params["merge_link_density"] = float(self._effective_merge_threshold())
-            params["merge_threshold_curve"] = merge_thresholds.as_curve().tolist()
+        curve = self._merge_thresholds().as_curve()
+        if getattr(self, "whitening_", None) is not None:
+            # the file holds no whitening, and the curve's similarities were
+            # taken after it: only the labelled set's own threshold travels
+            curve = curve[-1:]
+        if np.isfinite(curve[:, 1]).all():  # JSON has no infinity
+            # the labelled set's own threshold (the curve's densest row), for
+            # readers from before the curve
+            params["merge_link_density"] = float(curve[-1, 1])
+            params["merge_threshold_curve"] = curve.tolist()
             params["n_features"] = int(self.n_features_in_)
             params["merge_n_neighbors"] = self._effective_merge_n_neighbors()
         save_network(

@@ -185,6 +185,9 @@ def _threshold_curve(value):
             "must be a non-empty list of [similarity, threshold] pairs, "
             f"not {_short(value)}"
         )
+    similarities = sorted(row[0] for row in value)
+    if any(a == b for a, b in zip(similarities, similarities[1:])):
+        return "must hold each similarity once"
     for similarity, threshold in value:
         if not -1e6 < similarity < 1e6:  # False for NaN too
             return f"must hold finite similarities, not {similarity}"

@@ -349,3 +349,42 @@ def test_a_wider_merge_graph_joins_fragments_of_large_classes():
     }
     assert np.unique(merged[30]).size < np.unique(merged[10]).size
     assert bcubed_f_score(y, merged[30]) > bcubed_f_score(y, merged[10])
+
+
+def test_significance_prefers_dense_clusters_to_merged_or_scattered_ones():
+    # two blocks of 10 points, linked densely inside and weakly between
+    n = 20
+    rows, cols = np.triu_indices(n, 1)
+    same = (rows < 10) == (cols < 10)
+    weights = np.where(same, 1.6, 0.1)
+    links = _decode.sparse.coo_matrix((weights, (rows, cols)), shape=(n, n)).tocsr()
+    links = (links + links.T).tocsr()
+    truth = np.repeat([0, 1], 10)
+    score = _decode.partition_significance
+    assert score(links, truth) > score(links, np.zeros(n, dtype=int))
+    assert score(links, truth) > score(links, np.arange(n))
+    assert score(links, truth) > score(links, np.arange(n) % 4)
+
+
+def test_an_input_beyond_the_fitted_curve_takes_the_most_significant_threshold():
+    X, _ = make_embeddings(30, 16, random_state=0)
+    X = normalize_rows(X)
+    search = GraphSearch(10, "cosine")
+    # measured on inputs far sparser than this one: the curve cannot read it
+    curve = _decode.MergeThresholds.from_curve([[-1.0, 1.0], [-0.9, 0.5]])
+    result = decode(
+        X, cosine_scorer, threshold=0.9, search=search, merge_threshold=curve
+    )
+    assert curve.denser_than_measured(result.sampling_similarity)
+    start = _decode.DistinctStart.of(X, search)
+    links = _decode.merge_graph(start.level, cosine_scorer)
+    hierarchy = decode(X, cosine_scorer, threshold=0.9, search=search)
+    expected = _decode.most_significant_threshold(links, hierarchy.labels)
+    assert result.merge_threshold == expected
+    assert expected in _decode.MERGE_THRESHOLD_GRID
+    # within the curve's range the curve is read
+    inside = _decode.MergeThresholds.from_curve([[-1.0, 1.0], [1.0, 0.5]])
+    result = decode(
+        X, cosine_scorer, threshold=0.9, search=search, merge_threshold=inside
+    )
+    assert result.merge_threshold == inside.at(result.sampling_similarity)

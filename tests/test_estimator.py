@@ -229,7 +229,14 @@ def test_a_batch_sampled_more_densely_than_the_labelled_data_warns():
     # fitted on about 8 points per class, the merge threshold curve cannot
     # tell the threshold for 40 per class, where the hierarchy over-splits
     X_train, y_train = make_embeddings(60, 16, mean_class_size=8, random_state=0)
-    est = HiLanderClustering(random_state=0).fit(X_train, y_train)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        est = HiLanderClustering(random_state=0).fit(X_train, y_train)
+        # with three classes the halves' spread is one class against another
+        few = make_embeddings(3, 16, mean_class_size=40, random_state=2)
+        HiLanderClustering(random_state=0).fit(*few)
+    # the labelled data itself is never beyond its own curve
+    assert not [w for w in caught if "more densely" in str(w.message)]
     assert est.merge_threshold_curve_.shape[0] > 1
     alike = make_embeddings(60, 16, mean_class_size=8, random_state=1)[0]
     denser = make_embeddings(60, 16, mean_class_size=40, random_state=1)[0]

@@ -241,6 +241,11 @@ def test_metadata_that_is_not_an_object(tmp_path, meta):
             "merge_threshold_curve",
         ),
         ("params.merge_threshold_curve", [[0.5, "0.1"]], "merge_threshold_curve"),
+        (
+            "params.merge_threshold_curve",
+            [[0.5, 0.1], [0.5, 0.2]],
+            "merge_threshold_curve",
+        ),
         ("format", 3, "format 3"),
     ],
 )

@@ -83,6 +83,32 @@ def test_the_merge_threshold_curve_travels_to_features_of_the_same_width_only(
         assert lent.merge_threshold_ == curve[-1, 1]
 
 
+def test_a_batch_without_merging_does_not_spoil_the_saved_or_pickled_model(
+    small_fitted, tmp_path
+):
+    import copy
+
+    est = copy.deepcopy(small_fitted)
+    one_row = np.repeat(make_embeddings(5, 16, random_state=4)[0][:1], 4, axis=0)
+    est.fit_predict(one_row)  # fewer than two distinct rows: nothing merged
+    assert est.merge_threshold_ == float("inf")
+    path = tmp_path / "net.npz"
+    est.save_network(path)
+    X = make_embeddings(30, 16, random_state=3)[0]
+    lent = HiLanderClustering(pretrained=str(path)).fit(X)
+    np.testing.assert_array_equal(
+        lent.merge_threshold_curve_, small_fitted.merge_threshold_curve_
+    )
+    # a model pickled before the curve keeps its one threshold through such
+    # a batch
+    old = copy.deepcopy(small_fitted)
+    del old.merge_threshold_curve_
+    old.merge_threshold_ = 0.05
+    old.fit_predict(one_row)
+    old.fit_predict(X)
+    assert old.merge_threshold_ == 0.05
+
+
 def test_broken_network_files_fail_clearly(tmp_path, small_fitted):
     path = tmp_path / "net.npz"
     small_fitted.save_network(path)
