@@ -358,6 +358,11 @@ def merge_threshold_curve(
     # at most MAX_TOLERANCE_STEPS steps to the half sampling, so that the
     # labelled set itself never lies beyond the curve (with a few classes
     # the halves' spread is one class against another and can be far larger)
+    # a sampling that left every class as it was (classes of one point)
+    # measured nothing new: the labelled set's own row stands
+    rows = list({similarity_: t for similarity_, t in reversed(rows)}.items())
+    if len(rows) < 2:
+        return MergeThresholds.from_curve(rows).as_curve()
     steps = sorted(similarity_ for similarity_, _ in rows)
     step = max(steps[-1] - steps[-2], 0.0)
     tolerance = min(SAMPLING_TOLERANCE * spread, MAX_TOLERANCE_STEPS * step)

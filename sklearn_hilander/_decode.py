@@ -749,7 +749,9 @@ class MergeThresholds:
         if self.similarities.size < 2:
             return False
         step = self.similarities[-1] - self.similarities[-2]
-        return bool(similarity > self.similarities[-1] + DENSER_MARGIN * step)
+        return bool(
+            step > 0 and similarity > self.similarities[-1] + DENSER_MARGIN * step
+        )
 
     @property
     def merges(self) -> bool:

@@ -124,6 +124,9 @@ def test_merge_thresholds_interpolate_in_log_and_hold_beyond_the_ends():
     assert not curve.denser_than_measured(0.8 + 1.4 * 0.4)
     assert curve.denser_than_measured(0.8 + 1.6 * 0.4)
     assert not MergeThresholds.constant(0.3).denser_than_measured(10.0)
+    # measurements at one similarity have no step to measure beyond by
+    flat = MergeThresholds.from_curve([[0.5, 0.2], [0.5, 0.1]])
+    assert not flat.denser_than_measured(0.9)
     assert not MergeThresholds.constant(float("inf")).merges
     np.testing.assert_array_equal(
         MergeThresholds.from_curve(curve.as_curve()).as_curve(), curve.as_curve()
@@ -163,6 +166,23 @@ def test_sparser_sampled_classes_get_a_higher_merge_threshold():
         for m in (quarter, merge)
     ]
     assert scores[0] > scores[1] + 0.05, scores
+
+
+def test_samplings_that_change_nothing_add_no_row():
+    # classes of one point each: cutting them to a fraction keeps them whole
+    X, y = make_embeddings(40, 16, random_state=0)
+    X = normalize_rows(X)
+    rows = np.unique(y, return_index=True)[1]
+    X, y = X[rows], y[rows]
+    curve = merge_threshold_curve(
+        [(X, y)],
+        cosine_scorer,
+        search=GraphSearch(10, "cosine"),
+        link_threshold=0.9,
+        merge_threshold=0.5,
+        merge_n_neighbors=10,
+    )
+    np.testing.assert_array_equal(curve[:, 1], [0.5])
 
 
 def test_no_merging_gives_a_one_row_curve():
