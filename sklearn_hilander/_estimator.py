@@ -229,7 +229,9 @@ class HiLanderClustering(ClusterMixin, BaseEstimator):
         similarity, the mean similarity of a point to its farthest neighbor
         in the merge graph: one row per sampling measured (the labelled
         classes whole and cut to a half, quarter and eighth of each),
-        ordered by similarity; one row when merging did not help.
+        ordered by similarity; one row when merging did not help, when
+        ``merge_threshold`` was fixed in ``fit``, or when the network was
+        lent from features of another width.
     merge_n_neighbors_ : int
         Neighbors per point of the merge graph chosen on the labelled data
         (or the fixed value).
