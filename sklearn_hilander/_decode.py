@@ -169,7 +169,10 @@ def merge_linked(
     # the points' order of visit: the most strongly linked first, which
     # depends on the data, not on the order of its rows
     point_order = np.argsort(-strength, kind="stable")
-    labels, _ = _move_nodes(links, point_sizes, labels, merge_threshold, point_order)
+    adjacency = _adjacency(links)
+    labels, _ = _move_nodes(
+        links, point_sizes, labels, merge_threshold, point_order, adjacency
+    )
     for _ in range(MAX_PASSES):
         membership = _membership(labels)
         clusters = (membership.T @ links @ membership).tocsr()
@@ -183,7 +186,12 @@ def merge_linked(
         if n_moved == 0:
             break
         labels, n_moved = _move_nodes(
-            links, point_sizes, target[labels], merge_threshold, point_order
+            links,
+            point_sizes,
+            target[labels],
+            merge_threshold,
+            point_order,
+            adjacency,
         )
     _, labels = np.unique(labels, return_inverse=True)
     return labels
@@ -295,6 +303,7 @@ def _move_nodes(
     labels: np.ndarray,
     merge_threshold: float,
     order: np.ndarray,
+    adjacency: tuple[list, list] | None = None,
 ) -> tuple[np.ndarray, int]:
     """Move nodes one at a time to the cluster that raises the quality most,
     until no node gains; returns the new labels and the number of moves.
@@ -307,15 +316,18 @@ def _move_nodes(
     when a neighbor moved; a move also changes the price of joining or
     staying in two clusters for nodes that are not neighbors, so once the
     visits run out every node is checked and those that can gain are
-    visited again.
+    visited again. ``adjacency``, the graph's :func:`_adjacency`, may be
+    passed by a caller that moves nodes on one graph several times.
     """
     n_moved = 0
     for _ in range(MAX_PASSES):
         can_gain = _can_gain(graph, node_sizes, labels, merge_threshold)[order]
         if not can_gain.any():
             break
+        if adjacency is None:
+            adjacency = _adjacency(graph)
         labels, moved = _visit(
-            graph, node_sizes, labels, merge_threshold, order[can_gain]
+            adjacency, node_sizes, labels, merge_threshold, order[can_gain]
         )
         n_moved += moved
     return labels, n_moved
@@ -344,14 +356,15 @@ def _can_gain(
 
 
 def _visit(
-    graph: sparse.csr_matrix,
+    adjacency: tuple[list, list],
     node_sizes: np.ndarray,
     labels: np.ndarray,
     merge_threshold: float,
     first: np.ndarray,
 ) -> tuple[np.ndarray, int]:
-    """The moves of :func:`_move_nodes`, visiting the nodes ``first``, then
-    the neighbors of every node that moved."""
+    """The moves of :func:`_move_nodes` on a graph's :func:`_adjacency`,
+    visiting the nodes ``first``, then the neighbors of every node that
+    moved."""
     n = labels.size
     sizes = np.bincount(labels, weights=node_sizes, minlength=n).tolist()
     # members are counted apart from the summed sizes, whose float updates
@@ -361,8 +374,7 @@ def _visit(
     queued = np.zeros(n, dtype=bool)
     queued[first] = True
     queued = queued.tolist()
-    indptr, neighbors = graph.indptr.tolist(), graph.indices.tolist()
-    weights = graph.data.tolist()
+    neighbors, weights = adjacency
     labels, node_sizes = labels.tolist(), node_sizes.tolist()
     empty = [c for c in range(n) if members[c] == 0]
     n_moved = 0
@@ -371,9 +383,9 @@ def _visit(
         queued[i] = False
         own, size_i = labels[i], node_sizes[i]
         linked = {}
-        for e in range(indptr[i], indptr[i + 1]):
-            c = labels[neighbors[e]]
-            linked[c] = linked.get(c, 0.0) + weights[e]
+        for j, weight in zip(neighbors[i], weights[i]):
+            c = labels[j]
+            linked[c] = linked.get(c, 0.0) + weight
         cost = merge_threshold * size_i
         best, best_gain = own, linked.get(own, 0.0) - cost * (sizes[own] - size_i)
         for c, summed in linked.items():
@@ -393,12 +405,24 @@ def _visit(
         if members[own] == 0:
             sizes[own] = 0.0
             empty.append(own)
-        for e in range(indptr[i], indptr[i + 1]):
-            j = neighbors[e]
+        for j in neighbors[i]:
             if not queued[j] and labels[j] != best:
                 queued[j] = True
                 queue.append(j)
     return np.asarray(labels, dtype=np.int64), n_moved
+
+
+def _adjacency(graph: sparse.csr_matrix) -> tuple[list, list]:
+    """Each row's neighbors and weights of ``graph`` as Python lists, the
+    form :func:`_visit`'s loop reads fastest; built once per graph, as the
+    same graph is visited over several passes."""
+    bounds = graph.indptr.tolist()
+    neighbors, weights = graph.indices.tolist(), graph.data.tolist()
+    rows = list(zip(bounds[:-1], bounds[1:]))
+    return (
+        [neighbors[start:stop] for start, stop in rows],
+        [weights[start:stop] for start, stop in rows],
+    )
 
 
 @dataclass

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import copy
 import os
+import sys
 import warnings
 from contextlib import contextmanager
 from functools import partial
 from numbers import Integral, Real
 
 import numpy as np
+import sklearn
 import torch
 from sklearn.base import BaseEstimator, ClusterMixin, _fit_context
 from sklearn.utils import check_random_state
@@ -810,7 +812,7 @@ class HiLanderClustering(ClusterMixin, BaseEstimator):
                 "partition); fit on labelled data with as many points per class, "
                 "or pass a merge_threshold.",
                 UserWarning,
-                stacklevel=3,
+                stacklevel=_caller_stacklevel(),
             )
         self.densities_ = hierarchy.level0_density
         self.n_levels_ = hierarchy.n_levels
@@ -900,6 +902,21 @@ class HiLanderClustering(ClusterMixin, BaseEstimator):
         save_network(
             path, self.network_config_, self.network_state_, self.threshold_, params
         )
+
+
+def _caller_stacklevel() -> int:
+    """The ``stacklevel`` that points a warning at the first frame outside
+    this package and scikit-learn: the user's call, however it reached here
+    (``fit``, ``fit_predict``, a pipeline), so that Python's default filter
+    shows it once per line of the user's code, not once per process."""
+    inside = tuple(
+        os.path.dirname(module.__file__) + os.sep
+        for module in (sys.modules[__package__], sklearn)
+    )
+    frame, level = sys._getframe(1), 1
+    while frame is not None and frame.f_code.co_filename.startswith(inside):
+        frame, level = frame.f_back, level + 1
+    return level
 
 
 def _report_epoch(bar, record):
