@@ -28,6 +28,7 @@ PAGES = [
     "docs/benchmarks.rst",
     "docs/bertopic.rst",
     "docs/design.md",
+    "docs/pretrained.md",
 ]
 
 
@@ -294,6 +295,133 @@ def ablation_tables(results: dict) -> str:
     return "\n\n".join(sections)
 
 
+# ------------------------------------------------------------- no labels
+NO_LABEL_METHODS = [
+    "HiLanderClustering()",
+    "DBSCAN()",
+    "HDBSCAN()",
+    "DBSCAN tuned with labels",
+    "HDBSCAN tuned with labels",
+]
+
+
+def _pair(score: dict, best_fb: float | None = None) -> str:
+    fb = f"{score['Fb']:.3f}"
+    if best_fb is not None and round(score["Fb"], 3) == round(best_fb, 3):
+        fb = f"**{fb}**"
+    return f"{fb} / {score['Fp']:.3f}"
+
+
+def no_label_defaults_table(results: dict) -> str:
+    """docs/pretrained.md: the bundled network against DBSCAN and HDBSCAN,
+    with defaults and tuned with labels, and a line per data set on where it
+    wins."""
+    lines = [
+        "| data | " + " | ".join(NO_LABEL_METHODS) + " |",
+        "|---|" + "---|" * len(NO_LABEL_METHODS),
+    ]
+    verdict = []
+    for row in results["defaults"]:
+        scores = row["scores"]
+        best = max(s["Fb"] for s in scores.values())
+        cells = [_pair(scores[m], best) for m in NO_LABEL_METHODS]
+        lines.append(f"| {row['data']} | " + " | ".join(cells) + " |")
+        ours = scores["HiLanderClustering()"]
+        tuned = max(NO_LABEL_METHODS[3:], key=lambda m: scores[m]["Fb"])
+        gap = ours["Fb"] - scores[tuned]["Fb"]
+        verdict.append(
+            f"- {row['data']}: BCubed F {ours['Fb']:.3f}, {abs(gap):.3f} "
+            f"{'ahead of' if gap > 0 else 'behind'} {tuned} "
+            f"({scores[tuned]['Fb']:.3f}); pairwise F {ours['Fp']:.3f} against "
+            f"{max(scores[m]['Fp'] for m in NO_LABEL_METHODS[3:]):.3f} for the "
+            "better tuned one."
+        )
+    return "\n".join(lines + [""] + verdict)
+
+
+def no_label_dev_table(results: dict) -> str:
+    """docs/pretrained.md: on the quality benchmark's dev sets, the bundled
+    network against Leiden tuned on another dev set and DBSCAN/HDBSCAN tuned
+    on this one, and whether it is ahead of each."""
+    lines = [
+        "| dev set | HiLanderClustering(), no labels | clusters (x true) "
+        "| Leiden tuned on another set: best (from) | Leiden tuned on another "
+        "set: worst | DBSCAN tuned here | HDBSCAN tuned here |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    verdict = []
+    for key, entry in results["dev"].items():
+        ours = entry["bundled"]
+        leiden = entry["leiden_from"]
+        best = max(leiden, key=lambda s: leiden[s]["Fb"] + leiden[s]["Fp"])
+        worst = min(leiden, key=lambda s: leiden[s]["Fb"] + leiden[s]["Fp"])
+        dbscan, hdbscan = entry["tuned_here"]["DBSCAN"], entry["tuned_here"]["HDBSCAN"]
+        lines.append(
+            f"| {SETS[key]} | {_pair(ours)} "
+            f"| {ours['clusters']:,} ({ours['clusters'] / entry['classes']:.2f}x) "
+            f"| {_pair(leiden[best])} ({SETS[best]}) | {_pair(leiden[worst])} "
+            f"| {_pair(dbscan)} | {_pair(hdbscan)} |"
+        )
+        behind = [
+            f"{name} on {label} ({ours[score]:.3f} against {rival[score]:.3f})"
+            for name, rival in (
+                ("the best transferred Leiden", leiden[best]),
+                ("tuned DBSCAN", dbscan),
+                ("tuned HDBSCAN", hdbscan),
+            )
+            for score, label in (("Fb", "BCubed F"), ("Fp", "pairwise F"))
+            if ours[score] <= rival[score]
+        ]
+        ahead = sum(
+            ours["Fb"] > r["Fb"] and ours["Fp"] > r["Fp"] for r in leiden.values()
+        )
+        verdict.append(
+            f"- {SETS[key]}: ahead of {ahead} of the {len(leiden)} transferred "
+            "Leiden tunings on both scores; "
+            + ("behind " + "; ".join(behind) if behind else "behind none")
+            + "."
+        )
+    return "\n".join(lines + [""] + verdict)
+
+
+def no_label_markdown(results: dict) -> list[str]:
+    """docs/no_label_results.md."""
+    lines = [
+        "# Clustering without labels",
+        "",
+        "BCubed F / pairwise F on held-out classes; noise points count as "
+        "singletons. Produced by `python -m benchmarks.no_labels`.",
+    ]
+    if "defaults" in results:
+        lines += [
+            "",
+            "## Against DBSCAN and HDBSCAN",
+            "",
+            "`HiLanderClustering()` and the `DBSCAN()`/`HDBSCAN()` columns use "
+            "default parameters and no labels; the tuned columns get a grid "
+            "search on labelled classes of the same source (synthetic: other "
+            "seeds; Omniglot: the meta-training alphabets). Best BCubed F in "
+            "bold.",
+            "",
+            no_label_defaults_table(results),
+        ]
+    if "dev" in results:
+        lines += [
+            "",
+            "## On the dev sets, against Leiden tuned on another set",
+            "",
+            "The quality benchmark's test classes. Leiden's resolution and k "
+            "come from its grid search on the labelled training classes of "
+            "each *other* dev set (the best and the worst of those transfers "
+            "by the mean of both scores); DBSCAN and HDBSCAN are tuned on "
+            "this set's own labelled training classes "
+            "(docs/quality_results.md).",
+            "",
+            no_label_dev_table(results),
+        ]
+    return lines
+
+
 # ------------------------------------------------------------- sampling
 SAMPLING_OURS = "HiLanderClustering, meta-trained"
 SAMPLING_ONE = "HiLanderClustering, one merge threshold (the labelled set's)"
@@ -382,6 +510,8 @@ BLOCKS = {
     "bertopic-table": ("bertopic_results.json", bertopic_table),
     "ablation-tables": ("ablation_results.json", ablation_tables),
     "sampling-summary": ("sampling_results.json", sampling_summary),
+    "no-label-defaults": ("no_label_results.json", no_label_defaults_table),
+    "no-label-dev": ("no_label_results.json", no_label_dev_table),
 }
 
 _MARKERS = [

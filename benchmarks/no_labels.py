@@ -1,28 +1,51 @@
-"""Clustering with no labels: HiLanderClustering() against DBSCAN and HDBSCAN.
+"""Clustering with no labels: the bundled network against rivals that had some.
 
-On held-out classes, ``HiLanderClustering()`` with its defaults (the bundled
-network; no labels anywhere) beside ``DBSCAN()`` and ``HDBSCAN()`` with
-their defaults, and beside DBSCAN and HDBSCAN *tuned with labels* of other
-classes from the same source (the grid search of ``benchmarks/baselines.py``).
-Noise points count as singleton clusters. Data: synthetic sets of 200
-classes at five dimensions (training sets for tuning use other seeds) and
-the Omniglot evaluation alphabets (tuning on the meta-training alphabets).
+Two comparisons, written to docs/no_label_results.{json,md} and quoted in
+docs/pretrained.md:
 
-    python -m benchmarks.no_labels   # writes docs/no_label_results.md
+* **synthetic sets and Omniglot**: ``HiLanderClustering()`` with its
+  defaults (the bundled network; no labels anywhere) beside ``DBSCAN()`` and
+  ``HDBSCAN()`` with their defaults, and beside DBSCAN and HDBSCAN *tuned
+  with labels* of other classes from the same source (the grid search of
+  ``benchmarks/baselines.py``). Data: synthetic sets of 200 classes at five
+  dimensions (tuning sets use other seeds) and the Omniglot evaluation
+  alphabets (tuning on the meta-training alphabets).
+* **the quality benchmark's dev sets**: the bundled network beside Leiden
+  whose resolution and k were tuned on *another* dev set's labelled classes
+  (each other set in turn, and the best of them for Leiden), and beside
+  DBSCAN and HDBSCAN tuned with labels of the same set. The tuned
+  parameters and the tuned DBSCAN/HDBSCAN scores are read from
+  docs/quality_results.json, so run ``python -m benchmarks.quality`` first.
+
+Noise points count as singleton clusters.
+
+    python -m benchmarks.no_labels                 # both parts (~14 min)
+    python -m benchmarks.no_labels --parts dev     # the dev-set part only
 """
 
 from __future__ import annotations
 
+import argparse
+import json
 import os
 
+import numpy as np
 from sklearn.cluster import DBSCAN, HDBSCAN
 
-from benchmarks._report import publish
+from benchmarks._report import (
+    DOCS,
+    earlier_results,
+    no_label_markdown,
+    publish,
+    publish_docs,
+)
 from benchmarks.baselines import (
     TunedDBSCAN,
     TunedHDBSCAN,
     singletons_for_noise,
 )
+from benchmarks.quality import TunedLeiden
+from benchmarks.quality import data_sets as quality_data_sets
 from sklearn_hilander import HiLanderClustering
 from sklearn_hilander.datasets import (
     load_omniglot_features,
@@ -30,13 +53,21 @@ from sklearn_hilander.datasets import (
 )
 from sklearn_hilander.metrics import bcubed_f_score, pairwise_f_score
 
-OUTPUT = os.path.join(os.path.dirname(__file__), "..", "docs", "no_label_results.md")
 METHODS = [
     "HiLanderClustering()",
     "DBSCAN()",
     "HDBSCAN()",
     "DBSCAN tuned with labels",
     "HDBSCAN tuned with labels",
+]
+# the quality benchmark's in-domain dev sets; each lends its tuned Leiden
+# parameters to the others
+DEV_SETS = [
+    "omniglot",
+    "hwu64",
+    "synthetic-easier",
+    "synthetic-harder",
+    "synthetic-tiny",
 ]
 
 
@@ -59,36 +90,67 @@ def cluster_all(X, X_tune, y_tune):
     yield TunedHDBSCAN().tune(X_tune, y_tune).cluster(X)
 
 
-def main():
+def _scores(y, labels) -> dict:
+    labels = np.asarray(labels)
+    return {
+        "Fb": bcubed_f_score(y, labels),
+        "Fp": pairwise_f_score(y, labels),
+        "clusters": int(np.unique(labels).size),
+    }
+
+
+def defaults_part() -> list[dict]:
     rows = []
     for name, X, y, X_tune, y_tune in data_sets():
-        scores = [
-            (bcubed_f_score(y, labels), pairwise_f_score(y, labels))
-            for labels in cluster_all(X, X_tune, y_tune)
-        ]
-        rows.append((name, scores))
-        print(name, " ".join(f"{fb:.3f}/{fp:.3f}" for fb, fp in scores), flush=True)
-    lines = [
-        "# Clustering without labels",
-        "",
-        "BCubed F / pairwise F on held-out classes. `HiLanderClustering()` and "
-        "the `DBSCAN()`/`HDBSCAN()` columns use default parameters and no "
-        "labels; the tuned columns get a grid search on labelled classes of "
-        "the same source (synthetic: other seeds; Omniglot: the meta-training "
-        "alphabets). Noise points count as singletons. Produced by "
-        "`python -m benchmarks.no_labels`.",
-        "",
-        "| data | " + " | ".join(METHODS) + " |",
-        "|---|" + "---|" * len(METHODS),
-    ]
-    for name, scores in rows:
-        best = max(fb for fb, _ in scores)
-        cells = [
-            (f"**{fb:.3f}**" if fb == best else f"{fb:.3f}") + f" / {fp:.3f}"
-            for fb, fp in scores
-        ]
-        lines.append(f"| {name} | " + " | ".join(cells) + " |")
-    publish(lines, OUTPUT)
+        scores = [_scores(y, labels) for labels in cluster_all(X, X_tune, y_tune)]
+        rows.append({"data": name, "scores": dict(zip(METHODS, scores))})
+        print(name, " ".join(f"{s['Fb']:.3f}/{s['Fp']:.3f}" for s in scores))
+    return rows
+
+
+def dev_part() -> dict:
+    with open(os.path.join(DOCS, "quality_results.json")) as handle:
+        quality = json.load(handle)
+    tuned = {key: {r["method"]: r for r in quality[key]["rows"]} for key in DEV_SETS}
+    results = {}
+    for key, _, _, _, X, y in quality_data_sets(DEV_SETS):
+        entry = {
+            "classes": int(np.unique(y).size),
+            "bundled": _scores(y, HiLanderClustering(random_state=0).fit_predict(X)),
+            "tuned_here": {
+                name: {s: tuned[key][name][s] for s in ("Fb", "Fp", "clusters")}
+                for name in ("DBSCAN", "HDBSCAN")
+            },
+            "leiden_from": {},
+        }
+        leiden = TunedLeiden()
+        graph = leiden.prepare(X)
+        for source in DEV_SETS:
+            if source == key:
+                continue
+            params = tuned[source][TunedLeiden.name]["params"]
+            entry["leiden_from"][source] = dict(
+                _scores(y, leiden.run(graph, **params)), params=params
+            )
+        results[key] = entry
+        print(key, json.dumps(entry, default=float))
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parts = ["defaults", "dev"]
+    parser.add_argument("--parts", nargs="*", default=parts, choices=parts)
+    args = parser.parse_args()
+    results = earlier_results("no_label_results.json")
+    if "defaults" in args.parts:
+        results["defaults"] = defaults_part()
+    if "dev" in args.parts:
+        results["dev"] = dev_part()
+    with open(os.path.join(DOCS, "no_label_results.json"), "w") as handle:
+        json.dump(results, handle, indent=1)
+    publish(no_label_markdown(results), os.path.join(DOCS, "no_label_results.md"))
+    publish_docs()
 
 
 if __name__ == "__main__":

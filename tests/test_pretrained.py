@@ -1,5 +1,8 @@
 """Clustering without labels: the bundled network, lent networks, noise."""
 
+import json
+import os
+
 import numpy as np
 import pytest
 from sklearn.base import clone
@@ -10,7 +13,7 @@ from sklearn.preprocessing import StandardScaler
 from benchmarks.baselines import singletons_for_noise
 from sklearn_hilander import HiLanderClustering
 from sklearn_hilander.datasets import make_embeddings
-from sklearn_hilander.metrics import bcubed_f_score
+from sklearn_hilander.metrics import bcubed_f_score, pairwise_f_score
 
 from .conftest import cluster_new
 
@@ -36,11 +39,33 @@ def test_bundled_network_beats_default_dbscan_and_hdbscan(dim):
     assert ours > max(dbscan, hdbscan) + 0.08, (ours, dbscan, hdbscan)
 
 
+def _published_dev_row(data_set):
+    path = os.path.join(
+        os.path.dirname(__file__), "..", "docs", "no_label_results.json"
+    )
+    with open(path) as handle:
+        return json.load(handle)["dev"][data_set]
+
+
 def test_bundled_network_on_unseen_omniglot(omniglot):
+    """Without labels, ahead of Leiden carried from any other dev set and of
+    DBSCAN/HDBSCAN tuned with Omniglot's labels, on BCubed F (not on
+    pairwise F: Leiden tuned on the harder synthetic set scores 0.447
+    there, the bundled network 0.402; docs/pretrained.md), and equal to the
+    published row."""
     _, _, X_test, y_test = omniglot
-    # measured 0.543 without labels; DBSCAN and HDBSCAN tuned with labels on
-    # the meta-training alphabets reach 0.485 and 0.489 (test_quality.py)
-    assert HiLanderClustering().fit(X_test).score(X_test, y_test) > 0.52
+    labels = HiLanderClustering(random_state=0).fit_predict(X_test)
+    ours = bcubed_f_score(y_test, labels), pairwise_f_score(y_test, labels)
+    published = _published_dev_row("omniglot")
+    np.testing.assert_allclose(
+        ours, [published["bundled"]["Fb"], published["bundled"]["Fp"]], atol=0.005
+    )
+    rivals = list(published["leiden_from"].values()) + list(
+        published["tuned_here"].values()
+    )
+    # measured 0.543 against 0.528 for the best carried Leiden (from the
+    # harder synthetic set) and 0.489 for tuned HDBSCAN
+    assert ours[0] > max(r["Fb"] for r in rivals) + 0.005, (ours, rivals)
 
 
 def test_meta_trained_network_survives_clone_through_pretrained(
