@@ -69,6 +69,11 @@ DENSER_MARGIN = 1.5
 # ways); outside the fitted curve's range, the one whose partition is most
 # significant is taken from the same grid.
 MERGE_THRESHOLD_GRID = np.geomspace(1e-4, 1.6, 15)
+# Asked for a number of clusters, the merge threshold is bisected in log
+# scale between a tenth of the grid's lowest value and twice its highest
+# (from nearly everything merged to nearly every point alone) this many
+# times: about 1% of the range's ratio a step at the end.
+CLUSTER_COUNT_BISECTIONS = 12
 
 # scorer(level) -> (link scores of shape (m, k), densities of shape (m,))
 Scorer = Callable[[Level], "tuple[np.ndarray, np.ndarray]"]
@@ -563,6 +568,7 @@ def decode(
     early_stopping: bool = True,
     merge_threshold: float | MergeThresholds = np.inf,
     merge_n_neighbors: int | None = None,
+    n_clusters: int | None = None,
     start: DistinctStart | None = None,
     on_level: Callable[[DecodedLevel], None] | None = None,
 ) -> Hierarchy:
@@ -571,7 +577,10 @@ def decode(
     ``merge_threshold`` on the graph of :func:`merge_graph` with
     ``merge_n_neighbors`` (None: the hierarchy's own first level), each copy
     given its original's cluster. A :class:`MergeThresholds` gives the merge
-    threshold read at the input's :func:`sampling_similarity`.
+    threshold read at the input's :func:`sampling_similarity`; ``n_clusters``
+    replaces it by the threshold whose merge leaves about that many clusters
+    (:func:`threshold_for_cluster_count`), merging even where
+    ``merge_threshold`` would not.
 
     ``start`` may pass :meth:`DistinctStart.of` ``(X, search)``, computed
     once for repeated decodings of ``X``; ``on_level`` sees each level.
@@ -608,7 +617,7 @@ def decode(
         result.n_links_per_level.append(decoded.n_links)
     if not isinstance(merge_threshold, MergeThresholds):
         merge_threshold = MergeThresholds.constant(merge_threshold)
-    if merge_threshold.merges:
+    if merge_threshold.merges or n_clusters is not None:
         level = merge_level(start, search, merge_n_neighbors)
         links = merge_graph(
             level,
@@ -616,7 +625,11 @@ def decode(
             scores=result.first.scores if level is start.level else None,
         )
         result.sampling_similarity = sampling_similarity(level)
-        if merge_threshold.denser_than_measured(result.sampling_similarity):
+        if n_clusters is not None:
+            result.merge_threshold = threshold_for_cluster_count(
+                links, result.labels, n_clusters
+            )
+        elif merge_threshold.denser_than_measured(result.sampling_similarity):
             result.merge_threshold = most_significant_threshold(links, result.labels)
         else:
             result.merge_threshold = merge_threshold.at(result.sampling_similarity)
@@ -721,6 +734,36 @@ def most_significant_threshold(links: sparse.csr_matrix, labels: np.ndarray) -> 
             key=lambda t: partition_significance(links, merge_linked(links, labels, t)),
         )
     )
+
+
+def threshold_for_cluster_count(
+    links: sparse.csr_matrix, labels: np.ndarray, n_clusters: int
+) -> float:
+    """The merge threshold whose merged partition has the number of clusters
+    nearest ``n_clusters`` (in ratio; the lower threshold on a tie), found by
+    bisecting the log threshold ``CLUSTER_COUNT_BISECTIONS`` times, as a
+    lower threshold merges more.
+
+    The count is not always reached exactly: merging moves points and
+    clusters one at a time, and a count can fall between two thresholds.
+    """
+    low = np.log(MERGE_THRESHOLD_GRID[0] / 10)
+    high = np.log(MERGE_THRESHOLD_GRID[-1] * 2)
+    best_threshold, best_miss = np.inf, np.inf
+    for _ in range(CLUSTER_COUNT_BISECTIONS):
+        middle = (low + high) / 2
+        threshold = float(np.exp(middle))
+        count = int(merge_linked(links, labels, threshold).max()) + 1
+        miss = abs(np.log(count / n_clusters))
+        if miss < best_miss or (miss == best_miss and threshold < best_threshold):
+            best_threshold, best_miss = threshold, miss
+        if count > n_clusters:
+            high = middle
+        elif count < n_clusters:
+            low = middle
+        else:
+            break
+    return best_threshold
 
 
 def farthest_similarities(level: Level) -> np.ndarray:

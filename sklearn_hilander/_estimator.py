@@ -132,6 +132,19 @@ class HiLanderClustering(ClusterMixin, BaseEstimator):
         times ``n_neighbors`` (``merge_n_neighbors_``); an int overrides it,
         and goes with a ``merge_threshold`` chosen for it (more edges raise
         every cluster's summed links).
+    n_clusters : int or None, default=None
+        About how many clusters to find, for when you know it (as
+        ``AgglomerativeClustering`` and BERTopic's ``nr_topics`` take it):
+        each clustering then uses the merge threshold whose merge leaves the
+        number of clusters nearest this, found by bisection (a dozen merges
+        of the hierarchy's clusters), instead of ``merge_threshold``;
+        ``merge_threshold_`` reports the one used. It also merges with the
+        bundled network, which otherwise does not. The count can miss by a
+        few clusters, and cannot exceed the hierarchy's own clusters by
+        much. Where classes are much larger than the labelled ones were
+        (hundreds of points against tens), a wider merge graph helps:
+        ``merge_n_neighbors=3 * n_neighbors``. None (the default) chooses
+        the number itself.
     whitening_shrinkage : "auto" or float in [0, 1], default="auto"
         How far the within-class whitening learned in ``fit(X, y)`` is
         shrunk towards leaving the features alone: the features are mapped
@@ -223,9 +236,10 @@ class HiLanderClustering(ClusterMixin, BaseEstimator):
     threshold_ : float
         Link threshold chosen on the labelled data (or the fixed value).
     merge_threshold_ : float
-        Merge threshold applied to the data of ``labels_`` (or the fixed
-        value); ``inf`` when merging did not help on the labelled data, or
-        when that data had fewer than two distinct rows.
+        Merge threshold applied to the data of ``labels_`` (the fixed
+        value, or the one found for ``n_clusters``); ``inf`` when merging
+        did not help on the labelled data, or when that data had fewer than
+        two distinct rows.
     merge_threshold_curve_ : ndarray of shape (n_samplings, 2)
         The merge threshold chosen on the labelled data against the sampling
         similarity, the mean similarity of a point to its farthest neighbor
@@ -307,6 +321,7 @@ class HiLanderClustering(ClusterMixin, BaseEstimator):
             StrOptions({"auto"}),
             Interval(Integral, 1, None, closed="left"),
         ],
+        "n_clusters": [Interval(Integral, 1, None, closed="left"), None],
         "whitening_shrinkage": [
             StrOptions({"auto"}),
             Interval(Real, 0, 1, closed="both"),
@@ -342,6 +357,7 @@ class HiLanderClustering(ClusterMixin, BaseEstimator):
         link_threshold="auto",
         merge_threshold="auto",
         merge_n_neighbors="auto",
+        n_clusters=None,
         whitening_shrinkage="auto",
         min_cluster_size=1,
         min_membership=0.0,
@@ -365,6 +381,7 @@ class HiLanderClustering(ClusterMixin, BaseEstimator):
         self.link_threshold = link_threshold
         self.merge_threshold = merge_threshold
         self.merge_n_neighbors = merge_n_neighbors
+        self.n_clusters = n_clusters
         self.whitening_shrinkage = whitening_shrinkage
         self.min_cluster_size = min_cluster_size
         self.min_membership = min_membership
@@ -770,6 +787,7 @@ class HiLanderClustering(ClusterMixin, BaseEstimator):
                 early_stopping=self.early_stopping,
                 merge_threshold=self._merge_thresholds(),
                 merge_n_neighbors=self._effective_merge_n_neighbors(),
+                n_clusters=self.n_clusters,
                 on_level=report,
             )
 
@@ -801,8 +819,10 @@ class HiLanderClustering(ClusterMixin, BaseEstimator):
         self.n_clusters_ = int(labels.max()) + 1
         self.merge_threshold_ = hierarchy.merge_threshold
         similarity = hierarchy.sampling_similarity
-        if similarity is not None and self._merge_thresholds().denser_than_measured(
-            similarity
+        if (
+            self.n_clusters is None
+            and similarity is not None
+            and self._merge_thresholds().denser_than_measured(similarity)
         ):
             warnings.warn(
                 "X samples its classes more densely than the labelled data did "

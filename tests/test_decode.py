@@ -388,3 +388,31 @@ def test_an_input_beyond_the_fitted_curve_takes_the_most_significant_threshold()
         X, cosine_scorer, threshold=0.9, search=search, merge_threshold=inside
     )
     assert result.merge_threshold == inside.at(result.sampling_similarity)
+
+
+def test_a_requested_cluster_count_picks_the_threshold_that_gives_it():
+    X, y = make_embeddings(40, 16, random_state=3)
+    X = normalize_rows(X)
+    search = GraphSearch(10, "cosine")
+    # at a strict link threshold the hierarchy leaves fragments to merge
+    hierarchy = decode(X, cosine_scorer, threshold=0.95, search=search)
+    n_fragments = np.unique(hierarchy.labels).size
+    assert n_fragments > 60
+    for n_clusters in (10, 40, n_fragments):
+        # merge_threshold=inf would merge nothing: the count overrides it
+        result = decode(
+            X, cosine_scorer, threshold=0.95, search=search, n_clusters=n_clusters
+        )
+        found = np.unique(result.labels).size
+        assert abs(np.log(found / n_clusters)) < np.log(1.2), (n_clusters, found)
+        assert np.isfinite(result.merge_threshold)
+        # the threshold reported is the one whose merge gave these labels
+        links = _decode.merge_graph(
+            _decode.DistinctStart.of(X, search).level, cosine_scorer
+        )
+        again = _decode.merge_linked(links, hierarchy.labels, result.merge_threshold)
+        assert np.unique(again).size == found
+    # fewer clusters asked, a lower threshold (more merging)
+    few = decode(X, cosine_scorer, threshold=0.95, search=search, n_clusters=10)
+    many = decode(X, cosine_scorer, threshold=0.95, search=search, n_clusters=40)
+    assert few.merge_threshold < many.merge_threshold

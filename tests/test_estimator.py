@@ -252,3 +252,32 @@ def test_a_batch_sampled_more_densely_than_the_labelled_data_warns():
     # it names the user's line, not the library's, so that the default filter
     # shows it again for another call site
     assert [w.filename for w in warned] == [__file__]
+
+
+def test_n_clusters_sets_how_many_clusters_each_clustering_finds():
+    X_train, y_train = make_embeddings(60, 16, mean_class_size=8, random_state=0)
+    est = HiLanderClustering(max_iter=5, random_state=0).fit(X_train, y_train)
+    # sampled more densely than the labelled classes: without n_clusters this
+    # batch warns (see the test above)
+    X_new, y_new = make_embeddings(25, 16, mean_class_size=40, random_state=1)
+    for n_clusters in (12, 25, 50):
+        told = copy.deepcopy(est).set_params(n_clusters=n_clusters)
+        with warnings.catch_warnings():
+            # the count, not the curve, decides: nothing to warn about
+            warnings.simplefilter("error")
+            labels = told.fit_predict(X_new)
+        assert abs(np.log(told.n_clusters_ / n_clusters)) < np.log(1.2)
+        assert np.unique(labels).size == told.n_clusters_
+        assert np.isfinite(told.merge_threshold_)
+    # told the truth, it scores better than told four times too many
+    truth = np.unique(y_new).size
+    right = copy.deepcopy(est).set_params(n_clusters=truth).fit(X_new)
+    wrong = copy.deepcopy(est).set_params(n_clusters=4 * truth).fit(X_new)
+    assert right.score(X_new, y_new) > wrong.score(X_new, y_new) + 0.1
+    # the bundled network merges when told a number, and does not otherwise
+    bundled = HiLanderClustering(n_clusters=truth, random_state=0).fit(X_new)
+    assert np.isfinite(bundled.merge_threshold_)
+    assert abs(np.log(bundled.n_clusters_ / truth)) < np.log(1.2)
+    assert not np.isfinite(
+        HiLanderClustering(random_state=0).fit(X_new).merge_threshold_
+    )
