@@ -287,6 +287,7 @@ def _estimator(args, pretrained="default"):
         metric=chosen("metric", "cosine"),
         link_threshold=args.link_threshold,
         min_cluster_size=args.min_cluster_size,
+        n_clusters=getattr(args, "n_clusters", None),
         pretrained=pretrained,
         max_iter=getattr(args, "max_iter", 30),
         device=args.device,
@@ -562,6 +563,13 @@ def _parser() -> argparse.ArgumentParser:
             "--model",
             default="default",
             help="network file from `fit` (default: the bundled network)",
+        )
+        sub.add_argument(
+            "--n-clusters",
+            type=_at_least(1),
+            default=None,
+            help="about how many clusters to find, when you know it (default: "
+            "the model chooses)",
         )
         if name == "predict":
             sub.add_argument("--output", required=True, help=output_help)

@@ -50,6 +50,25 @@ def test_fit_then_predict_writes_the_estimators_labels(files, small_task):
     np.testing.assert_array_equal(np.load(labels), expected.fit_predict(X_test))
 
 
+def test_predict_finds_about_the_number_of_clusters_asked_for(files):
+    labels = files / "told.npy"
+    for n_clusters in (20, 60):
+        status, _ = run(
+            "predict",
+            files / "test.npy",
+            "--n-clusters",
+            n_clusters,
+            "--output",
+            labels,
+        )
+        found = np.unique(np.load(labels)).size
+        assert status == 0 and abs(np.log(found / n_clusters)) < np.log(1.2)
+    status, _ = run(
+        "predict", files / "test.npy", "--n-clusters", 0, "--output", labels
+    )
+    assert status == 2
+
+
 def test_evaluate_reads_csv_with_a_string_label_column(files, small_task):
     _, _, X_test, y_test = small_task
     X, y = read_data(str(files / "test.csv"), "person")
