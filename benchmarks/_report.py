@@ -318,6 +318,8 @@ def no_label_defaults_table(results: dict) -> str:
     """docs/pretrained.md: the bundled network against DBSCAN and HDBSCAN,
     with defaults and tuned with labels, and a line per data set on where it
     wins."""
+    if "defaults" not in results:
+        return "Not run yet: `python -m benchmarks.no_labels --parts defaults`."
     lines = [
         "| data | " + " | ".join(NO_LABEL_METHODS) + " |",
         "|---|" + "---|" * len(NO_LABEL_METHODS),
@@ -345,6 +347,8 @@ def no_label_dev_table(results: dict) -> str:
     """docs/pretrained.md: on the quality benchmark's dev sets, the bundled
     network against Leiden tuned on another dev set and DBSCAN/HDBSCAN tuned
     on this one, and whether it is ahead of each."""
+    if "dev" not in results:
+        return "Not run yet: `python -m benchmarks.no_labels --parts dev`."
     lines = [
         "| dev set | HiLanderClustering(), no labels | clusters (x true) "
         "| Leiden tuned on another set: best (from) | Leiden tuned on another "
@@ -365,7 +369,7 @@ def no_label_dev_table(results: dict) -> str:
             f"| {_pair(dbscan)} | {_pair(hdbscan)} |"
         )
         behind = [
-            f"{name} on {label} ({ours[score]:.3f} against {rival[score]:.3f})"
+            f"{name}'s {label} ({rival[score]:.3f} against our {ours[score]:.3f})"
             for name, rival in (
                 ("the best transferred Leiden", leiden[best]),
                 ("tuned DBSCAN", dbscan),
@@ -380,7 +384,11 @@ def no_label_dev_table(results: dict) -> str:
         verdict.append(
             f"- {SETS[key]}: ahead of {ahead} of the {len(leiden)} transferred "
             "Leiden tunings on both scores; "
-            + ("behind " + "; ".join(behind) if behind else "behind none")
+            + (
+                "behind " + ", ".join(behind)
+                if behind
+                else "ahead of tuned DBSCAN and HDBSCAN on both scores"
+            )
             + "."
         )
     return "\n".join(lines + [""] + verdict)

@@ -23,6 +23,7 @@ from sklearn.utils import check_random_state
 
 from ._decode import (
     MERGE_THRESHOLD_GRID,
+    WIDEST_MERGE_FACTOR,
     DistinctStart,
     MergeThresholds,
     Scorer,
@@ -58,7 +59,7 @@ CALIBRATION_MAX_SAMPLES = 30_000
 # class of hundreds of points needs more edges than ten per point to show
 # that its fragments belong together (HWU64's intents chose 3, Omniglot's
 # characters of 20 drawings 1).
-MERGE_NEIGHBOR_FACTORS = (1, 2, 3)
+MERGE_NEIGHBOR_FACTORS = tuple(range(1, WIDEST_MERGE_FACTOR + 1))
 # The sparser samplings of the labelled classes at which the merge threshold
 # is measured again (each class cut to this fraction of its points): down to
 # an eighth, as a batch to cluster may hold a few points of each class.

@@ -74,6 +74,15 @@ MERGE_THRESHOLD_GRID = np.geomspace(1e-4, 1.6, 15)
 # (from nearly everything merged to nearly every point alone) this many
 # times: about 1% of the range's ratio a step at the end.
 CLUSTER_COUNT_BISECTIONS = 12
+# The widest merge graph fit chooses from, in multiples of the hierarchy's
+# neighbors (_calibrate.MERGE_NEIGHBOR_FACTORS runs up to it).
+WIDEST_MERGE_FACTOR = 3
+# Told the number of clusters, the merge graph gives each point at least
+# this share of its expected class as neighbors (up to the widest graph):
+# fit chose 10 neighbors for Omniglot's characters of 20 drawings and 30 for
+# HWU64's intents of about 170 utterances; a network fitted on the former
+# and told the intents' number merged them best on the wider graph.
+CLASS_SHARE_IN_MERGE_GRAPH = 1 / 3
 
 # scorer(level) -> (link scores of shape (m, k), densities of shape (m,))
 Scorer = Callable[[Level], "tuple[np.ndarray, np.ndarray]"]
@@ -764,6 +773,20 @@ def threshold_for_cluster_count(
         else:
             break
     return best_threshold
+
+
+def merge_neighbors_for_count(
+    merge_n_neighbors: int, n_neighbors: int, n_points: int, n_clusters: int
+) -> int:
+    """The merge graph's neighbors per point when ``n_clusters`` clusters
+    are asked of ``n_points`` points: ``merge_n_neighbors``, widened to
+    ``CLASS_SHARE_IN_MERGE_GRAPH`` of the expected class size (but no wider
+    than ``WIDEST_MERGE_FACTOR * n_neighbors``), as a class of hundreds of
+    points shows that its fragments belong together only on a wider graph
+    than one of tens does."""
+    expected_class = n_points / n_clusters
+    share = int(np.ceil(CLASS_SHARE_IN_MERGE_GRAPH * expected_class))
+    return max(merge_n_neighbors, min(WIDEST_MERGE_FACTOR * n_neighbors, share))
 
 
 def farthest_similarities(level: Level) -> np.ndarray:

@@ -21,7 +21,13 @@ from sklearn.utils.validation import check_is_fitted, check_memory, validate_dat
 from tqdm.auto import tqdm
 
 from ._calibrate import calibrate_thresholds, merge_threshold_curve
-from ._decode import Hierarchy, MergeThresholds, canonical_labels, decode
+from ._decode import (
+    Hierarchy,
+    MergeThresholds,
+    canonical_labels,
+    decode,
+    merge_neighbors_for_count,
+)
 from ._graph import euclidean_scale, prepare_features
 from ._level import GraphSearch
 from ._predict import FittedPoints, assign, fitted_strength
@@ -141,10 +147,11 @@ class HiLanderClustering(ClusterMixin, BaseEstimator):
         ``merge_threshold_`` reports the one used. It also merges with the
         bundled network, which otherwise does not. The count can miss by a
         few clusters, and cannot exceed the hierarchy's own clusters by
-        much. Where classes are much larger than the labelled ones were
-        (hundreds of points against tens), a wider merge graph helps:
-        ``merge_n_neighbors=3 * n_neighbors``. None (the default) chooses
-        the number itself.
+        much. With ``merge_n_neighbors="auto"`` the merge graph then gives
+        each point at least a third of the class size the count implies as
+        neighbors, up to ``3 * n_neighbors``: classes of hundreds of points
+        show that their fragments belong together only on a wider graph
+        than classes of tens. None (the default) chooses the number itself.
     whitening_shrinkage : "auto" or float in [0, 1], default="auto"
         How far the within-class whitening learned in ``fit(X, y)`` is
         shrunk towards leaving the features alone: the features are mapped
@@ -751,6 +758,18 @@ class HiLanderClustering(ClusterMixin, BaseEstimator):
             return getattr(self, "merge_n_neighbors_", self.n_neighbors)
         return int(self.merge_n_neighbors)
 
+    def _merge_n_neighbors_for(self, X) -> int:
+        """The merge graph's neighbors for clustering ``X``: with
+        ``n_clusters`` and ``merge_n_neighbors="auto"``, widened for the
+        class size ``n_clusters`` implies (see
+        :func:`_decode.merge_neighbors_for_count`)."""
+        merge_n_neighbors = self._effective_merge_n_neighbors()
+        if self.n_clusters is None or self.merge_n_neighbors != "auto":
+            return merge_n_neighbors
+        return merge_neighbors_for_count(
+            merge_n_neighbors, self.n_neighbors, X.shape[0], self.n_clusters
+        )
+
     def _prepare(self, X) -> np.ndarray:
         """``X`` in the space whose dot product is the similarity: scaled
         (euclidean) or unit rows (cosine), then whitened as learned."""
@@ -786,7 +805,7 @@ class HiLanderClustering(ClusterMixin, BaseEstimator):
                 max_levels=self.max_levels,
                 early_stopping=self.early_stopping,
                 merge_threshold=self._merge_thresholds(),
-                merge_n_neighbors=self._effective_merge_n_neighbors(),
+                merge_n_neighbors=self._merge_n_neighbors_for(X),
                 n_clusters=self.n_clusters,
                 on_level=report,
             )

@@ -416,3 +416,14 @@ def test_a_requested_cluster_count_picks_the_threshold_that_gives_it():
     few = decode(X, cosine_scorer, threshold=0.95, search=search, n_clusters=10)
     many = decode(X, cosine_scorer, threshold=0.95, search=search, n_clusters=40)
     assert few.merge_threshold < many.merge_threshold
+
+
+def test_a_cluster_count_widens_the_merge_graph_for_large_classes():
+    widen = _decode.merge_neighbors_for_count
+    # classes of 20 points: the fitted 10 neighbors stay
+    assert widen(10, 10, 13_180, 659) == 10
+    # classes of 180: a third of them, but no more than three times 10
+    assert widen(10, 10, 4_330, 24) == 30
+    assert widen(10, 10, 900, 20) == 15
+    # never narrower than the fitted or given graph
+    assert widen(30, 10, 100, 50) == 30
