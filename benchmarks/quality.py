@@ -125,9 +125,17 @@ class MetaTrainedToldK(MetaTrained):
     name = "HiLanderClustering, meta-trained, told the true number of classes"
 
     def cluster_with_k(self, X, n_clusters):
-        return HiLanderClustering(
+        est = HiLanderClustering(
             pretrained=self.model_, n_clusters=n_clusters, random_state=0
-        ).fit_predict(X)
+        )
+        labels = est.fit_predict(X)
+        # the merge that the count chose, not fit's
+        self.params_ = dict(
+            self.params_,
+            merge_threshold=round(est.merge_threshold_, 4),
+            merge_n_neighbors=est._merge_graph_n_neighbors,
+        )
+        return labels
 
 
 class PaperLander:

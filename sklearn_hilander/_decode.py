@@ -72,7 +72,7 @@ MERGE_THRESHOLD_GRID = np.geomspace(1e-4, 1.6, 15)
 # Asked for a number of clusters, the merge threshold is bisected in log
 # scale between a tenth of the grid's lowest value and twice its highest
 # (from nearly everything merged to nearly every point alone) this many
-# times: about 1% of the range's ratio a step at the end.
+# times: the last step moves the threshold by about 0.3%.
 CLUSTER_COUNT_BISECTIONS = 12
 # The widest merge graph fit chooses from, in multiples of the hierarchy's
 # neighbors (_calibrate.MERGE_NEIGHBOR_FACTORS runs up to it).
@@ -537,6 +537,8 @@ class Hierarchy:
     # sampling similarity it was read at (None without merging)
     merge_threshold: float = np.inf
     sampling_similarity: float | None = None
+    # the merge graph's neighbors per point (None without merging)
+    merge_n_neighbors: int | None = None
 
     @property
     def n_levels(self) -> int:
@@ -634,6 +636,9 @@ def decode(
             scores=result.first.scores if level is start.level else None,
         )
         result.sampling_similarity = sampling_similarity(level)
+        result.merge_n_neighbors = (
+            search.n_neighbors if merge_n_neighbors is None else merge_n_neighbors
+        )
         if n_clusters is not None:
             result.merge_threshold = threshold_for_cluster_count(
                 links, result.labels, n_clusters

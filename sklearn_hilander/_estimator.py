@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import inspect
 import os
 import sys
 import warnings
@@ -10,6 +11,7 @@ from contextlib import contextmanager
 from functools import partial
 from numbers import Integral, Real
 
+import joblib
 import numpy as np
 import sklearn
 import torch
@@ -442,6 +444,8 @@ class HiLanderClustering(ClusterMixin, BaseEstimator):
             return self
 
         X, y = validate_data(self, X, y, **self._validation_kwargs(), y_numeric=False)
+        # before training, which a count the data cannot hold would waste
+        self._check_n_clusters(X.shape[0])
         self.device_ = resolve_device(self.device)
         labelled, y = self._check_labels(y, X.shape[0])
         rng = check_random_state(self.random_state)
@@ -624,7 +628,11 @@ class HiLanderClustering(ClusterMixin, BaseEstimator):
                 # scaled to that graph's fewer links per point
                 merge_threshold=self._effective_merge_threshold()
                 * self.n_neighbors
-                / self._effective_merge_n_neighbors(),
+                / getattr(
+                    self,
+                    "_merge_graph_n_neighbors",
+                    self._effective_merge_n_neighbors(),
+                ),
                 device=resolve_device(self.device),
             )
         labels = np.where(strength < self.min_membership, -1, labels)
@@ -655,6 +663,17 @@ class HiLanderClustering(ClusterMixin, BaseEstimator):
         X = validate_data(self, X, reset=False, **self._validation_kwargs())
         with _torch_threads(self.n_jobs):
             return self._final_labels(self._cluster(X).labels, X)
+
+    def __setstate__(self, state):
+        # an estimator pickled by an earlier release lacks the parameters
+        # added since: they take their defaults, so that get_params, clone
+        # and fit work on it
+        for name, parameter in inspect.signature(
+            type(self).__init__
+        ).parameters.items():
+            if parameter.default is not inspect.Parameter.empty:
+                state.setdefault(name, parameter.default)
+        super().__setstate__(state)
 
     def __sklearn_clone__(self):
         # clone() would also clone a fitted estimator passed as pretrained=,
@@ -736,8 +755,9 @@ class HiLanderClustering(ClusterMixin, BaseEstimator):
 
     def _effective_merge_threshold(self) -> float:
         """``merge_threshold`` when set, else the one the clustering of the
-        fitted data applied."""
-        if self.merge_threshold == "auto":
+        fitted data applied (always that one with ``n_clusters``, which
+        chooses it)."""
+        if self.merge_threshold == "auto" or self.n_clusters is not None:
             return self.merge_threshold_
         return float(self.merge_threshold)
 
@@ -757,6 +777,14 @@ class HiLanderClustering(ClusterMixin, BaseEstimator):
         if self.merge_n_neighbors == "auto":
             return getattr(self, "merge_n_neighbors_", self.n_neighbors)
         return int(self.merge_n_neighbors)
+
+    def _check_n_clusters(self, n_samples: int) -> None:
+        if self.n_clusters is not None and self.n_clusters > n_samples:
+            raise ValueError(
+                f"n_clusters={self.n_clusters} asks for more clusters than X has "
+                f"rows ({n_samples}); pass n_clusters <= {n_samples}, or None to "
+                "let the model choose."
+            )
 
     def _merge_n_neighbors_for(self, X) -> int:
         """The merge graph's neighbors for clustering ``X``: with
@@ -794,6 +822,7 @@ class HiLanderClustering(ClusterMixin, BaseEstimator):
 
     def _cluster(self, X) -> Hierarchy:
         """Decode ``X`` with the network (copies of a row share its cluster)."""
+        self._check_n_clusters(X.shape[0])
         progress = _progress_bar(self.verbose, self.max_levels, "levels", "level")
         with torch.inference_mode(), progress as bar:
             report = partial(_report_level, bar)
@@ -837,6 +866,10 @@ class HiLanderClustering(ClusterMixin, BaseEstimator):
         self.labels_ = np.where(self.probabilities_ < self.min_membership, -1, labels)
         self.n_clusters_ = int(labels.max()) + 1
         self.merge_threshold_ = hierarchy.merge_threshold
+        # predict scales the merge threshold by the graph it was applied on
+        self._merge_graph_n_neighbors = (
+            hierarchy.merge_n_neighbors or self._effective_merge_n_neighbors()
+        )
         similarity = hierarchy.sampling_similarity
         if (
             self.n_clusters is None
@@ -946,11 +979,12 @@ class HiLanderClustering(ClusterMixin, BaseEstimator):
 def _caller_stacklevel() -> int:
     """The ``stacklevel`` that points a warning at the first frame outside
     this package and scikit-learn: the user's call, however it reached here
-    (``fit``, ``fit_predict``, a pipeline), so that Python's default filter
+    (``fit``, ``fit_predict``, a pipeline, a joblib worker of a
+    cross-validation), so that Python's default filter
     shows it once per line of the user's code, not once per process."""
     inside = tuple(
         os.path.dirname(module.__file__) + os.sep
-        for module in (sys.modules[__package__], sklearn)
+        for module in (sys.modules[__package__], sklearn, joblib)
     )
     frame, level = sys._getframe(1), 1
     while frame is not None and frame.f_code.co_filename.startswith(inside):

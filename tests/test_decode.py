@@ -407,10 +407,11 @@ def test_a_requested_cluster_count_picks_the_threshold_that_gives_it():
         assert abs(np.log(found / n_clusters)) < np.log(1.2), (n_clusters, found)
         assert np.isfinite(result.merge_threshold)
         # the threshold reported is the one whose merge gave these labels
-        links = _decode.merge_graph(
-            _decode.DistinctStart.of(X, search).level, cosine_scorer
+        start = _decode.DistinctStart.of(X, search)
+        links = _decode.merge_graph(start.level, cosine_scorer)
+        again = _decode.merge_linked(
+            links, hierarchy.labels[start.keep], result.merge_threshold
         )
-        again = _decode.merge_linked(links, hierarchy.labels, result.merge_threshold)
         assert np.unique(again).size == found
     # fewer clusters asked, a lower threshold (more merging)
     few = decode(X, cosine_scorer, threshold=0.95, search=search, n_clusters=10)

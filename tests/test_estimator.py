@@ -4,6 +4,7 @@ import warnings
 
 import numpy as np
 import pytest
+from sklearn.base import clone
 
 from sklearn_hilander import HiLanderClustering
 from sklearn_hilander.datasets import make_embeddings
@@ -281,3 +282,26 @@ def test_n_clusters_sets_how_many_clusters_each_clustering_finds():
     assert not np.isfinite(
         HiLanderClustering(random_state=0).fit(X_new).merge_threshold_
     )
+
+
+def test_n_clusters_beyond_the_rows_is_a_clear_error_before_training():
+    X, y = make_embeddings(5, 8, mean_class_size=4, random_state=0)
+    est = HiLanderClustering(max_iter=2, n_clusters=len(X) + 1, random_state=0)
+    with pytest.raises(ValueError, match=r"n_clusters=\d+ asks for more clusters"):
+        est.fit_predict(X)
+    fresh = clone(est)
+    with pytest.raises(ValueError, match="n_clusters <= "):
+        fresh.fit(X, y)
+    assert not hasattr(fresh, "network_state_")  # refused before training
+
+
+def test_predict_after_a_count_uses_the_merge_graph_the_count_chose():
+    X_train, y_train = make_embeddings(60, 16, mean_class_size=8, random_state=0)
+    est = HiLanderClustering(max_iter=5, random_state=0).fit(X_train, y_train)
+    assert est._merge_graph_n_neighbors == est.merge_n_neighbors_
+    # eight classes of about 150 points: the count widens the merge graph
+    X, y = make_embeddings(8, 16, mean_class_size=150, random_state=1)
+    est.set_params(n_clusters=np.unique(y).size).fit(X)
+    assert est._merge_graph_n_neighbors == 3 * est.n_neighbors
+    assert est.merge_n_neighbors_ < est._merge_graph_n_neighbors  # fit's own
+    np.testing.assert_array_equal(est.predict(X), est.labels_)

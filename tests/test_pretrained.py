@@ -156,3 +156,20 @@ def test_min_cluster_size_marks_small_clusters_as_noise():
     small = sizes[full] < 5
     assert (noisy[small] == -1).all() and (noisy[~small] >= 0).all()
     assert set(noisy[~small]) == set(range(noisy.max() + 1))
+
+
+def test_a_pickle_from_before_n_clusters_still_fits_and_clones(
+    small_fitted, small_task
+):
+    import copy
+    import pickle
+
+    _, _, X_test, _ = small_task
+    old = copy.deepcopy(small_fitted)
+    del old.n_clusters  # as pickled by the release before the parameter
+    restored = pickle.loads(pickle.dumps(old))
+    assert restored.n_clusters is None
+    np.testing.assert_array_equal(
+        restored.fit_predict(X_test), cluster_new(small_fitted, X_test)
+    )
+    assert clone(restored).get_params()["n_clusters"] is None
