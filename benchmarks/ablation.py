@@ -23,7 +23,9 @@ classes:
   trained from scratch, and the link probabilities of three networks
   (three seeds) averaged;
 - what ``fit`` does with the merge threshold chosen on the *test* classes'
-  labels: not a method, the ceiling of the merge threshold's calibration.
+  labels: not a method, the ceiling of the merge threshold's calibration;
+- what ``fit`` does without the Hi-LANDER hierarchy: no link between points
+  before the merge, whose threshold is chosen for that start.
 
 Every threshold is chosen for the best mean of BCubed F and pairwise F on
 the labelled classes; "no merging" rows decode with the hierarchy alone.
@@ -70,6 +72,9 @@ HELD_OUT_FRACTION = 0.2
 FINE_TUNING_EPOCHS = 10
 FINE_TUNING_LEARNING_RATE = 1e-3
 ENSEMBLE_SEEDS = (0, 1, 2)
+# A link threshold no probability reaches: the hierarchy links no two points
+# (copies aside) and the merge starts from every point alone
+NO_LINKS = 1.5
 DOCS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "docs")
 
 
@@ -321,6 +326,20 @@ def run(name, X_train, y_train, X_test, y_test):
             y_test,
             scorer_w,
             test_label_merge_threshold(X_test_w, y_test, scorer_w, fitted),
+        ),
+        time.perf_counter() - t0,
+    )
+    t0 = time.perf_counter()
+    record(
+        "what fit does without the hierarchy: no link before the merge, which "
+        "starts from every point alone",
+        evaluate(
+            X_test_w,
+            y_test,
+            scorer_w,
+            thresholds_for(
+                X_train_w, y_train, scorer_w, link_threshold=NO_LINKS, merge=True
+            ),
         ),
         time.perf_counter() - t0,
     )
