@@ -219,6 +219,16 @@ def run(name, X_train, y_train, X_test, y_test):
         rows.append(result)
         print(name, result, flush=True)
 
+    def record_merged(variant, scorer, X_fit, X_scored, started, **fixed):
+        """Record ``scorer`` with both thresholds and the merge graph chosen
+        on ``X_fit`` (but those in ``fixed``), scored on ``X_scored``."""
+        thresholds = thresholds_for(X_fit, y_train, scorer, merge=True, **fixed)
+        record(
+            variant,
+            evaluate(X_scored, y_test, scorer, thresholds),
+            time.perf_counter() - started,
+        )
+
     t0 = time.perf_counter()
     control = TunedCosineDecoder(K).tune(X_train, y_train)
     labels = control.cluster(X_test)
@@ -330,32 +340,25 @@ def run(name, X_train, y_train, X_test, y_test):
         time.perf_counter() - t0,
     )
     t0 = time.perf_counter()
-    record(
+    record_merged(
         "what fit does without the hierarchy: no link before the merge, which "
         "starts from every point alone",
-        evaluate(
-            X_test_w,
-            y_test,
-            scorer_w,
-            thresholds_for(
-                X_train_w, y_train, scorer_w, link_threshold=NO_LINKS, merge=True
-            ),
-        ),
-        time.perf_counter() - t0,
+        scorer_w,
+        X_train_w,
+        X_test_w,
+        t0,
+        link_threshold=NO_LINKS,
     )
     t0 = time.perf_counter()
     scorer_tuned = fine_tuned_scorer(X_train_w, y_train)
-    record(
+    record_merged(
         "what fit does, from the bundled no-label network fine-tuned on the "
         f"training classes ({FINE_TUNING_EPOCHS} epochs at learning rate "
         f"{FINE_TUNING_LEARNING_RATE:g}) instead of a network trained from scratch",
-        evaluate(
-            X_test_w,
-            y_test,
-            scorer_tuned,
-            thresholds_for(X_train_w, y_train, scorer_tuned, merge=True),
-        ),
-        time.perf_counter() - t0,
+        scorer_tuned,
+        X_train_w,
+        X_test_w,
+        t0,
     )
     t0 = time.perf_counter()
     scorer_ensemble = ensemble_scorer(
@@ -365,29 +368,23 @@ def run(name, X_train, y_train, X_test, y_test):
             for seed in ENSEMBLE_SEEDS[1:]
         ]
     )
-    record(
+    record_merged(
         f"what fit does, with the link probabilities of {len(ENSEMBLE_SEEDS)} "
         "networks (seeds) averaged",
-        evaluate(
-            X_test_w,
-            y_test,
-            scorer_ensemble,
-            thresholds_for(X_train_w, y_train, scorer_ensemble, merge=True),
-        ),
-        time.perf_counter() - t0,
+        scorer_ensemble,
+        X_train_w,
+        X_test_w,
+        t0,
     )
     t0 = time.perf_counter()
     with unit_point_weights():
-        record(
+        record_merged(
             "ours + merging with every point weighing 1 (CPM), both thresholds "
             "and the merge graph chosen together",
-            evaluate(
-                X_test,
-                y_test,
-                scorer,
-                thresholds_for(X_train, y_train, scorer, merge=True),
-            ),
-            time.perf_counter() - t0,
+            scorer,
+            X_train,
+            X_test,
+            t0,
         )
     t0 = time.perf_counter()
     scorer = trained_scorer(X_train, y_train, "pairs", 64)
