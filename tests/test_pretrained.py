@@ -1,7 +1,9 @@
 """Clustering without labels: the bundled network, lent networks, noise."""
 
+import copy
 import json
 import os
+import pickle
 
 import numpy as np
 import pytest
@@ -111,8 +113,6 @@ def test_the_merge_threshold_curve_travels_to_features_of_the_same_width_only(
 def test_a_batch_without_merging_does_not_spoil_the_saved_or_pickled_model(
     small_fitted, tmp_path
 ):
-    import copy
-
     est = copy.deepcopy(small_fitted)
     one_row = np.repeat(make_embeddings(5, 16, random_state=4)[0][:1], 4, axis=0)
     est.fit_predict(one_row)  # fewer than two distinct rows: nothing merged
@@ -161,9 +161,6 @@ def test_min_cluster_size_marks_small_clusters_as_noise():
 def test_a_pickle_from_before_n_clusters_still_fits_and_clones(
     small_fitted, small_task
 ):
-    import copy
-    import pickle
-
     _, _, X_test, _ = small_task
     old = copy.deepcopy(small_fitted)
     del old.n_clusters  # as pickled by the release before the parameter
