@@ -133,7 +133,7 @@ class MetaTrainedToldK(MetaTrained):
         self.params_ = dict(
             self.params_,
             merge_threshold=round(est.merge_threshold_, 4),
-            merge_n_neighbors=est._merge_graph_n_neighbors,
+            merge_n_neighbors=est.merge_graph_n_neighbors_,
         )
         return labels
 

@@ -260,6 +260,11 @@ class HiLanderClustering(ClusterMixin, BaseEstimator):
     merge_n_neighbors_ : int
         Neighbors per point of the merge graph chosen on the labelled data
         (or the fixed value).
+    merge_graph_n_neighbors_ : int
+        Neighbors per point of the merge graph the clustering of the data of
+        ``labels_`` was merged on: ``merge_n_neighbors_``, or wider where
+        ``n_clusters`` widened it for the class size the count implies.
+        ``predict`` scales the merge threshold by it.
     network_config_ : dict
         Architecture of the trained network.
     network_state_ : dict of str to ndarray
@@ -628,11 +633,7 @@ class HiLanderClustering(ClusterMixin, BaseEstimator):
                 # scaled to that graph's fewer links per point
                 merge_threshold=self._effective_merge_threshold()
                 * self.n_neighbors
-                / getattr(
-                    self,
-                    "_merge_graph_n_neighbors",
-                    self._effective_merge_n_neighbors(),
-                ),
+                / self.merge_graph_n_neighbors_,
                 device=resolve_device(self.device),
             )
         labels = np.where(strength < self.min_membership, -1, labels)
@@ -673,7 +674,13 @@ class HiLanderClustering(ClusterMixin, BaseEstimator):
         ).parameters.items():
             if parameter.default is not inspect.Parameter.empty:
                 state.setdefault(name, parameter.default)
+        # the merge graph of the last clustering had a private name, and
+        # before that was not stored (fit's own graph was then the one used)
+        if "_merge_graph_n_neighbors" in state:
+            state["merge_graph_n_neighbors_"] = state.pop("_merge_graph_n_neighbors")
         super().__setstate__(state)
+        if hasattr(self, "labels_") and not hasattr(self, "merge_graph_n_neighbors_"):
+            self.merge_graph_n_neighbors_ = self._effective_merge_n_neighbors()
 
     def __sklearn_clone__(self):
         # clone() would also clone a fitted estimator passed as pretrained=,
@@ -866,8 +873,7 @@ class HiLanderClustering(ClusterMixin, BaseEstimator):
         self.labels_ = np.where(self.probabilities_ < self.min_membership, -1, labels)
         self.n_clusters_ = int(labels.max()) + 1
         self.merge_threshold_ = hierarchy.merge_threshold
-        # predict scales the merge threshold by the graph it was applied on
-        self._merge_graph_n_neighbors = (
+        self.merge_graph_n_neighbors_ = (
             hierarchy.merge_n_neighbors or self._effective_merge_n_neighbors()
         )
         similarity = hierarchy.sampling_similarity

@@ -298,10 +298,33 @@ def test_n_clusters_beyond_the_rows_is_a_clear_error_before_training():
 def test_predict_after_a_count_uses_the_merge_graph_the_count_chose():
     X_train, y_train = make_embeddings(60, 16, mean_class_size=8, random_state=0)
     est = HiLanderClustering(max_iter=5, random_state=0).fit(X_train, y_train)
-    assert est._merge_graph_n_neighbors == est.merge_n_neighbors_
+    assert est.merge_graph_n_neighbors_ == est.merge_n_neighbors_
     # eight classes of about 150 points: the count widens the merge graph
     X, y = make_embeddings(8, 16, mean_class_size=150, random_state=1)
     est.set_params(n_clusters=np.unique(y).size).fit(X)
-    assert est._merge_graph_n_neighbors == 3 * est.n_neighbors
-    assert est.merge_n_neighbors_ < est._merge_graph_n_neighbors  # fit's own
+    assert est.merge_graph_n_neighbors_ == 3 * est.n_neighbors
+    assert est.merge_n_neighbors_ < est.merge_graph_n_neighbors_  # fit's own
     np.testing.assert_array_equal(est.predict(X), est.labels_)
+
+
+@pytest.mark.parametrize("stored", ["private name", "absent"])
+def test_a_model_pickled_before_the_merge_graph_attribute_predicts_the_same(
+    stored,
+):
+    X_train, y_train = make_embeddings(60, 16, mean_class_size=8, random_state=0)
+    est = HiLanderClustering(max_iter=5, random_state=0).fit(X_train, y_train)
+    X, y = make_embeddings(8, 16, mean_class_size=150, random_state=1)
+    est.set_params(n_clusters=np.unique(y).size).fit(X)
+    expected = est.predict(X)
+    state = est.__getstate__()
+    width = state.pop("merge_graph_n_neighbors_")
+    if stored == "private name":  # as the release before stored it
+        state["_merge_graph_n_neighbors"] = width
+    old = HiLanderClustering.__new__(HiLanderClustering)
+    old.__setstate__(state)
+    restored = pickle.loads(pickle.dumps(old))
+    if stored == "private name":
+        assert restored.merge_graph_n_neighbors_ == width
+        np.testing.assert_array_equal(restored.predict(X), expected)
+    else:  # fit's own graph, as that release used
+        assert restored.merge_graph_n_neighbors_ == est.merge_n_neighbors_
