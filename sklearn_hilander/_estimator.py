@@ -127,11 +127,15 @@ class HiLanderClustering(ClusterMixin, BaseEstimator):
         every class cut to a half, a quarter and an eighth of its points,
         against how far a point's farthest merge-graph neighbor lies; the
         input's threshold is interpolated between them (for the bundled
-        network, the values stored with it; a network lent through
-        ``pretrained=`` to features of another width brings the labelled
-        set's own threshold only, as the curve's similarities belong to the
-        features it was measured on). ``float("inf")`` merges nothing. Lower
-        merges more.
+        network, the values stored with it). Where the curve cannot tell, a
+        network lent through ``pretrained=`` to features of another width
+        (the curve belongs to the features it was measured on) or an input
+        sampling its classes far more densely than the labelled data did,
+        the threshold is chosen without labels, with a warning: of the
+        thresholds whose partitions are about the most reproducible on
+        three random subsets of the input, each clustered again, the one
+        whose partition is the most significant. ``float("inf")`` merges
+        nothing. Lower merges more.
     merge_n_neighbors : "auto" or int, default="auto"
         Neighbors per point in the graph the merging step works on (the
         hierarchy keeps ``n_neighbors``): large classes need more edges per
@@ -254,9 +258,12 @@ class HiLanderClustering(ClusterMixin, BaseEstimator):
         similarity, the mean similarity of a point to its farthest neighbor
         in the merge graph: one row per sampling measured (the labelled
         classes whole and cut to a half, quarter and eighth of each),
-        ordered by similarity; one row when merging did not help, when
-        ``merge_threshold`` was fixed in ``fit``, or when the network was
-        lent from features of another width.
+        ordered by similarity; one row when merging did not help or when
+        ``merge_threshold`` was fixed in ``fit``. No rows when the network
+        was lent from features of another width: no measurement applies to
+        this embedding space, and the merge threshold is chosen without
+        labels, as for an input beyond the curve's reach (see
+        ``merge_threshold``).
     merge_n_neighbors_ : int
         Neighbors per point of the merge graph chosen on the labelled data
         (or the fixed value).
@@ -880,15 +887,15 @@ class HiLanderClustering(ClusterMixin, BaseEstimator):
         if (
             self.n_clusters is None
             and similarity is not None
-            and self._merge_thresholds().denser_than_measured(similarity)
+            and self._merge_thresholds().out_of_reach(similarity)
         ):
             warnings.warn(
-                "X samples its classes more densely than the labelled data did "
-                "(its points' farthest merge-graph neighbors are much closer), or "
-                "comes from another domain, so the fitted merge thresholds do not "
-                "reach it and one was chosen without labels (the most significant "
-                "partition); fit on labelled data with as many points per class, "
-                "or pass a merge_threshold.",
+                "The fitted merge thresholds do not reach X (they were measured "
+                "on features of another width, or X samples its classes far more "
+                "densely than the labelled data did, or comes from another "
+                "domain), so one was chosen without labels (the most significant "
+                "of the most reproducible partitions); fit on labelled data like "
+                "X, or pass merge_threshold or n_clusters.",
                 UserWarning,
                 stacklevel=_caller_stacklevel(),
             )
@@ -939,12 +946,15 @@ class HiLanderClustering(ClusterMixin, BaseEstimator):
         self.network_config_ = config
         self.network_state_ = {k: np.array(v) for k, v in state.items()}
         self.threshold_ = threshold
-        merge_curve = MergeThresholds.from_curve(merge_curve).as_curve()
-        if curve_width != X.shape[1]:
-            # the curve reads similarities in the labelled features' space;
-            # features of another width are another space (another domain),
-            # where only the labelled set's own threshold means anything
-            merge_curve = merge_curve[-1:]
+        merge_curve = MergeThresholds.from_curve(merge_curve)
+        if curve_width != X.shape[1] and merge_curve.merges:
+            # the curve was measured in the labelled features' space; in
+            # another space (another domain) none of its thresholds applies,
+            # not even the labelled set's own (the Omniglot network's split
+            # the intents of HWU64 into 15 times as many clusters), so the
+            # threshold is chosen without labels
+            merge_curve = MergeThresholds.unmeasured()
+        merge_curve = merge_curve.as_curve()
         self.merge_threshold_curve_ = merge_curve
         self.merge_n_neighbors_ = int(merge_n_neighbors)
         self.scale_ = self._feature_scale(X)
@@ -971,9 +981,10 @@ class HiLanderClustering(ClusterMixin, BaseEstimator):
             # taken after it: only the labelled set's own threshold travels
             curve = curve[-1:]
         if np.isfinite(curve[:, 1]).all():  # JSON has no infinity
-            # the labelled set's own threshold (the curve's densest row), for
-            # readers from before the curve
-            params["merge_link_density"] = float(curve[-1, 1])
+            if curve.size:
+                # the labelled set's own threshold (the curve's densest
+                # row), for readers from before the curve
+                params["merge_link_density"] = float(curve[-1, 1])
             params["merge_threshold_curve"] = curve.tolist()
             params["n_features"] = int(self.n_features_in_)
             params["merge_n_neighbors"] = self._effective_merge_n_neighbors()

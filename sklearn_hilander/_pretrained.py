@@ -168,23 +168,16 @@ def _link_density(value):
 
 
 def _threshold_curve(value):
-    rows_ok = (
-        isinstance(value, list)
-        and value
-        and all(
-            isinstance(row, list)
-            and len(row) == 2
-            and all(
-                isinstance(v, (int, float)) and not isinstance(v, bool) for v in row
-            )
-            for row in value
-        )
+    # an empty curve: no measurement in the space of the features the file
+    # names (its network was lent to them), the threshold chosen without labels
+    rows_ok = isinstance(value, list) and all(
+        isinstance(row, list)
+        and len(row) == 2
+        and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in row)
+        for row in value
     )
     if not rows_ok:
-        return (
-            "must be a non-empty list of [similarity, threshold] pairs, "
-            f"not {_short(value)}"
-        )
+        return f"must be a list of [similarity, threshold] pairs, not {_short(value)}"
     similarities = sorted(row[0] for row in value)
     if any(a == b for a, b in zip(similarities, similarities[1:])):
         return "must hold each similarity once"

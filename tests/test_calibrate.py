@@ -121,13 +121,17 @@ def test_merge_thresholds_interpolate_in_log_and_hold_beyond_the_ends():
     assert MergeThresholds.constant(0.3).at(-5.0) == 0.3
     # beyond the densest measurement by more than 1.5 steps between the two
     # densest: flagged (one row has no step, so nothing is)
-    assert not curve.denser_than_measured(0.8 + 1.4 * 0.4)
-    assert curve.denser_than_measured(0.8 + 1.6 * 0.4)
-    assert not MergeThresholds.constant(0.3).denser_than_measured(10.0)
+    assert not curve.out_of_reach(0.8 + 1.4 * 0.4)
+    assert curve.out_of_reach(0.8 + 1.6 * 0.4)
+    assert not MergeThresholds.constant(0.3).out_of_reach(10.0)
     # measurements at one similarity have no step to measure beyond by
     flat = MergeThresholds.from_curve([[0.5, 0.2], [0.5, 0.1]])
-    assert not flat.denser_than_measured(0.9)
+    assert not flat.out_of_reach(0.9)
     assert not MergeThresholds.constant(float("inf")).merges
+    # no measurement (a network lent to another embedding space): nothing is
+    # in reach, and it merges, at a threshold chosen without labels
+    unmeasured = MergeThresholds.from_curve(MergeThresholds.unmeasured().as_curve())
+    assert unmeasured.out_of_reach(0.5) and unmeasured.merges
     np.testing.assert_array_equal(
         MergeThresholds.from_curve(curve.as_curve()).as_curve(), curve.as_curve()
     )

@@ -1,8 +1,10 @@
 """Decoding: parents, forests, the level iterator and its stopping rule."""
 
+from functools import partial
 from unittest import mock
 
 import numpy as np
+from sklearn.metrics import adjusted_rand_score
 
 from benchmarks.baselines import cosine_scorer
 from sklearn_hilander import _decode
@@ -366,20 +368,32 @@ def test_significance_prefers_dense_clusters_to_merged_or_scattered_ones():
     assert score(links, truth) > score(links, np.arange(n) % 4)
 
 
-def test_an_input_beyond_the_fitted_curve_takes_the_most_significant_threshold():
+def test_an_input_beyond_the_fitted_curve_takes_the_reproducible_threshold():
     X, _ = make_embeddings(30, 16, random_state=0)
     X = normalize_rows(X)
-    search = GraphSearch(10, "cosine")
+    search = GraphSearch(10, "cosine", random_state=0)
     # measured on inputs far sparser than this one: the curve cannot read it
     curve = _decode.MergeThresholds.from_curve([[-1.0, 1.0], [-0.9, 0.5]])
     result = decode(
         X, cosine_scorer, threshold=0.9, search=search, merge_threshold=curve
     )
-    assert curve.denser_than_measured(result.sampling_similarity)
+    assert curve.out_of_reach(result.sampling_similarity)
     start = _decode.DistinctStart.of(X, search)
     links = _decode.merge_graph(start.level, cosine_scorer)
     hierarchy = decode(X, cosine_scorer, threshold=0.9, search=search)
-    expected = _decode.most_significant_threshold(links, hierarchy.labels)
+    resample = partial(
+        _decode.resampled_links,
+        X,
+        cosine_scorer,
+        threshold=0.9,
+        search=search,
+        max_levels=10,
+        early_stopping=True,
+        merge_n_neighbors=None,
+    )
+    expected = _decode.reproducible_threshold(
+        links, hierarchy.labels, resample=resample, random_state=0
+    )
     assert result.merge_threshold == expected
     assert expected in _decode.MERGE_THRESHOLD_GRID
     # within the curve's range the curve is read
@@ -388,6 +402,57 @@ def test_an_input_beyond_the_fitted_curve_takes_the_most_significant_threshold()
         X, cosine_scorer, threshold=0.9, search=search, merge_threshold=inside
     )
     assert result.merge_threshold == inside.at(result.sampling_similarity)
+
+
+def test_one_cluster_or_all_points_alone_never_count_as_reproducible():
+    # three blocks of 10 points, linked densely inside and weakly between
+    n = 30
+    block = np.arange(n) // 10
+    rows, cols = np.triu_indices(n, 1)
+    weights = np.where(block[rows] == block[cols], 1.6, 0.02)
+    links = _decode.sparse.coo_matrix((weights, (rows, cols)), shape=(n, n))
+    links = (links + links.T).tocsr()
+    rng = np.random.default_rng(0)
+
+    def shuffled(rows):
+        # the subset's points shuffled: only a partition into one cluster or
+        # into singletons agrees with the whole input's on it
+        order = rng.permutation(rows.size)
+        return links[rows][:, rows][order][:, order].tocsr(), np.arange(rows.size)
+
+    threshold = _decode.reproducible_threshold(
+        links, np.arange(n), resample=shuffled, random_state=0
+    )
+    labels = _decode.merge_linked(links, np.arange(n), threshold)
+    assert adjusted_rand_score(block, labels) == 1.0
+
+
+def test_without_labels_large_classes_are_not_cut_into_graph_sized_pieces():
+    # eight classes of about 150 points: significance alone favours clusters
+    # of about the merge graph's neighbors and cuts each class into many;
+    # only thresholds whose partitions survive resampling are considered
+    X, y = make_embeddings(8, 16, mean_class_size=150, random_state=1)
+    X = normalize_rows(X)
+    search = GraphSearch(10, "cosine", random_state=0)
+    result = decode(
+        X,
+        cosine_scorer,
+        threshold=0.97,
+        search=search,
+        merge_threshold=_decode.MergeThresholds.unmeasured(),
+    )
+    hierarchy = decode(X, cosine_scorer, threshold=0.97, search=search)
+    links = _decode.merge_graph(hierarchy.distinct.level, cosine_scorer)
+    significant = max(
+        _decode.MERGE_THRESHOLD_GRID,
+        key=lambda t: _decode.partition_significance(
+            links, _decode.merge_linked(links, hierarchy.labels, t)
+        ),
+    )
+    cut = _decode.merge_linked(links, hierarchy.labels, significant)
+    assert np.unique(cut).size > 3 * 8
+    assert np.unique(result.labels).size <= 1.5 * 8
+    assert bcubed_f_score(y, result.labels) > bcubed_f_score(y, cut) + 0.2
 
 
 def test_a_requested_cluster_count_picks_the_threshold_that_gives_it():

@@ -232,7 +232,7 @@ def test_metadata_that_is_not_an_object(tmp_path, meta):
         ("params.merge_link_density", -0.1, "merge_link_density"),
         ("params.merge_link_density", float("inf"), "merge_link_density"),
         ("params.merge_link_density", "0.1", "merge_link_density"),
-        ("params.merge_threshold_curve", [], "merge_threshold_curve"),
+        ("params.merge_threshold_curve", [[]], "merge_threshold_curve"),
         ("params.merge_threshold_curve", [[0.5]], "merge_threshold_curve"),
         ("params.merge_threshold_curve", [[0.5, -1.0]], "merge_threshold_curve"),
         (

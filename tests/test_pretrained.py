@@ -14,6 +14,7 @@ from sklearn.preprocessing import StandardScaler
 
 from benchmarks.baselines import singletons_for_noise
 from sklearn_hilander import HiLanderClustering
+from sklearn_hilander._decode import MERGE_THRESHOLD_GRID
 from sklearn_hilander.datasets import make_embeddings
 from sklearn_hilander.metrics import bcubed_f_score, pairwise_f_score
 
@@ -104,10 +105,19 @@ def test_the_merge_threshold_curve_travels_to_features_of_the_same_width_only(
     for source in (small_fitted, str(path)):
         lent = HiLanderClustering(pretrained=source).fit(same)
         np.testing.assert_array_equal(lent.merge_threshold_curve_, curve)
-        # another width is another space: the labelled set's own threshold
-        lent = HiLanderClustering(pretrained=source).fit(wider)
-        np.testing.assert_array_equal(lent.merge_threshold_curve_, curve[-1:])
-        assert lent.merge_threshold_ == curve[-1, 1]
+        # another width is another space, where no measured threshold
+        # applies: one is chosen without labels, and the user is told
+        with pytest.warns(UserWarning, match="chosen without labels"):
+            lent = HiLanderClustering(pretrained=source, random_state=0).fit(wider)
+        assert lent.merge_threshold_curve_.shape == (0, 2)
+        assert lent.merge_threshold_ in MERGE_THRESHOLD_GRID
+        # ... and a network saved from there carries no measurement either
+        lent.save_network(tmp_path / "lent.npz")
+        again = HiLanderClustering(pretrained=str(tmp_path / "lent.npz"))
+        with pytest.warns(UserWarning, match="chosen without labels"):
+            again.set_params(random_state=0).fit(wider)
+        assert again.merge_threshold_curve_.shape == (0, 2)
+        np.testing.assert_array_equal(again.labels_, lent.labels_)
 
 
 def test_a_batch_without_merging_does_not_spoil_the_saved_or_pickled_model(
