@@ -185,7 +185,9 @@ def merge_linked(
     """:func:`merge_clusters` on the matrix of :func:`point_links`, which a
     caller merging one decoding at several thresholds builds once."""
     _, labels = np.unique(labels, return_inverse=True)
-    if not np.isfinite(merge_threshold) or labels.max() < 1:
+    # one cluster still merges nothing, but its points may leave it (a count
+    # above one asked of a hierarchy that linked everything is met so)
+    if not np.isfinite(merge_threshold) or labels.size < 2:
         return labels
     strength = np.asarray(links.sum(axis=1)).ravel()
     point_sizes = point_weights(strength)

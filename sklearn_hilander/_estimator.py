@@ -24,6 +24,7 @@ from tqdm.auto import tqdm
 
 from ._calibrate import calibrate_thresholds, merge_threshold_curve
 from ._decode import (
+    DistinctStart,
     Hierarchy,
     MergeThresholds,
     canonical_labels,
@@ -451,6 +452,7 @@ class HiLanderClustering(ClusterMixin, BaseEstimator):
                 X = validate_data(self, X, **self._validation_kwargs())
                 self._adopt_pretrained(X)
             else:
+                self._check_width(X)
                 X = validate_data(self, X, reset=False, **self._validation_kwargs())
             self._set_clustering(X)
             return self
@@ -458,6 +460,7 @@ class HiLanderClustering(ClusterMixin, BaseEstimator):
         X, y = validate_data(self, X, y, **self._validation_kwargs(), y_numeric=False)
         # before training, which a count the data cannot hold would waste
         self._check_n_clusters(X.shape[0])
+        train_n_neighbors = self._train_n_neighbors()
         self.device_ = resolve_device(self.device)
         labelled, y = self._check_labels(y, X.shape[0])
         rng = check_random_state(self.random_state)
@@ -491,7 +494,7 @@ class HiLanderClustering(ClusterMixin, BaseEstimator):
                 Xp[labelled],
                 y,
                 metric=self.metric,
-                train_n_neighbors=self._train_n_neighbors(),
+                train_n_neighbors=train_n_neighbors,
                 train_levels=self.train_levels,
                 architecture="lander",
                 hidden_size=self.hidden_size,
@@ -717,7 +720,18 @@ class HiLanderClustering(ClusterMixin, BaseEstimator):
 
     def _train_n_neighbors(self):
         if self.train_n_neighbors is not None:
-            return tuple(int(k) for k in self.train_n_neighbors)
+            values = list(self.train_n_neighbors)
+            whole = all(
+                isinstance(k, Integral) and not isinstance(k, bool) and k >= 1
+                for k in values
+            )
+            if not values or not whole:
+                raise ValueError(
+                    "train_n_neighbors must hold one or more whole numbers >= 1, "
+                    f"not {self.train_n_neighbors!r}; pass e.g. (10, 5, 3), or "
+                    "None to derive them from n_neighbors."
+                )
+            return tuple(int(k) for k in values)
         k = self.n_neighbors
         return tuple(dict.fromkeys([k, max(2, k // 2), max(2, k // 3)]))
 
@@ -792,13 +806,26 @@ class HiLanderClustering(ClusterMixin, BaseEstimator):
             return getattr(self, "merge_n_neighbors_", self.n_neighbors)
         return int(self.merge_n_neighbors)
 
-    def _check_n_clusters(self, n_samples: int) -> None:
+    def _check_n_clusters(self, n_samples: int, rows: str = "rows") -> None:
         if self.n_clusters is not None and self.n_clusters > n_samples:
             raise ValueError(
                 f"n_clusters={self.n_clusters} asks for more clusters than X has "
-                f"rows ({n_samples}); pass n_clusters <= {n_samples}, or None to "
+                f"{rows} ({n_samples}); pass n_clusters <= {n_samples}, or None to "
                 "let the model choose."
             )
+
+    def _check_width(self, X) -> None:
+        """A meta-trained estimator clusters features of its own width; its
+        network can cluster another width when lent, which the error says."""
+        shape = getattr(X, "shape", None)
+        if shape is None or len(shape) != 2 or shape[1] == self.n_features_in_:
+            return  # validate_data explains anything else
+        raise ValueError(
+            f"X has {shape[1]} features, but this estimator was fitted on "
+            f"{self.n_features_in_}; to cluster features of another width with "
+            "its network, lend it: HiLanderClustering(pretrained=fitted)"
+            ".fit_predict(X)."
+        )
 
     def _merge_n_neighbors_for(self, X) -> int:
         """The merge graph's neighbors for clustering ``X``: with
@@ -837,11 +864,15 @@ class HiLanderClustering(ClusterMixin, BaseEstimator):
     def _cluster(self, X) -> Hierarchy:
         """Decode ``X`` with the network (copies of a row share its cluster)."""
         self._check_n_clusters(X.shape[0])
+        prepared = self._prepare(X)
+        start = DistinctStart.of(prepared, self._search())
+        # copies of a row always share its cluster
+        self._check_n_clusters(start.keep.size, "distinct rows")
         progress = _progress_bar(self.verbose, self.max_levels, "levels", "level")
         with torch.inference_mode(), progress as bar:
             report = partial(_report_level, bar)
             return decode(
-                self._prepare(X),
+                prepared,
                 self._scorer(),
                 threshold=self._effective_threshold(),
                 search=self._search(),
@@ -850,6 +881,7 @@ class HiLanderClustering(ClusterMixin, BaseEstimator):
                 merge_threshold=self._merge_thresholds(),
                 merge_n_neighbors=self._merge_n_neighbors_for(X),
                 n_clusters=self.n_clusters,
+                start=start,
                 on_level=report,
             )
 

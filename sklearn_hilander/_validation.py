@@ -69,7 +69,7 @@ def check_cluster_labels(y, name: str, n_samples: int | None = None) -> np.ndarr
         index = int(np.flatnonzero(~np.isfinite(labels))[0])
         raise ValueError(
             f"{name} holds {labels[index]} at index {index}; every point needs a "
-            "finite label (use -1 for noise in predicted labels)."
+            "finite label" + _missing_hint(name) + "."
         )
     if labels.dtype.kind in "Mm" and np.isnat(labels).any():
         index = int(np.flatnonzero(np.isnat(labels))[0])
@@ -80,14 +80,23 @@ def check_cluster_labels(y, name: str, n_samples: int | None = None) -> np.ndarr
     return codes.ravel().astype(np.int64, copy=False)
 
 
+def _missing_hint(name: str) -> str:
+    """How to mark a point without a class: in ``fit``'s ``y`` it is left
+    unlabelled, in a clustering's labels it is noise."""
+    if name == "y":
+        return " (use -1 for a row without a label)"
+    return " (use -1 for noise in predicted labels)"
+
+
 def _check_object_labels(labels: np.ndarray, name: str) -> np.ndarray:
     """Object labels of one kind, as an array numpy can sort."""
     kinds = {}
     for index, value in enumerate(labels.tolist()):
         if value is None:
             raise ValueError(
-                f"{name} holds None at index {index}; every point needs a label "
-                "(use -1 for noise in predicted labels)."
+                f"{name} holds None at index {index}; every point needs a label"
+                + _missing_hint(name)
+                + "."
             )
         kind = _object_kind(value)
         if kind is None:
@@ -102,7 +111,7 @@ def _check_object_labels(labels: np.ndarray, name: str) -> np.ndarray:
         ):
             raise ValueError(
                 f"{name} holds {value!r} at index {index}; every point needs a "
-                "finite label (use -1 for noise in predicted labels)."
+                "finite label" + _missing_hint(name) + "."
             )
         kinds.setdefault(kind, (index, value))
     if len(kinds) > 1:

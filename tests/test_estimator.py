@@ -328,3 +328,49 @@ def test_a_model_pickled_before_the_merge_graph_attribute_predicts_the_same(
         np.testing.assert_array_equal(restored.predict(X), expected)
     else:  # fit's own graph, as that release used
         assert restored.merge_graph_n_neighbors_ == est.merge_n_neighbors_
+
+
+def test_a_count_is_met_where_the_hierarchy_linked_everything():
+    # one class's rows: the hierarchy links them into one cluster, and a count
+    # above one is met by points leaving it, not ignored
+    X, y = make_embeddings(10, 8, random_state=1)
+    one_class = X[y == y[0]]
+    for n_clusters in (2, 5, 10):
+        est = HiLanderClustering(n_clusters=n_clusters, random_state=0)
+        est.fit(one_class)
+        assert abs(np.log(est.n_clusters_ / n_clusters)) < np.log(1.2)
+
+
+def test_a_count_above_the_distinct_rows_is_refused():
+    X = np.repeat(make_embeddings(10, 8, random_state=1)[0][:5], 10, axis=0)
+    with pytest.raises(ValueError, match=r"more clusters than X has distinct rows"):
+        HiLanderClustering(n_clusters=8).fit(X)
+    assert HiLanderClustering(n_clusters=5).fit(X).n_clusters_ == 5
+
+
+@pytest.mark.parametrize("train_n_neighbors", [[0], [-5], [], [2.5], (10, True)])
+def test_training_neighbor_counts_must_be_whole_numbers_above_zero(train_n_neighbors):
+    X, y = make_embeddings(20, 8, random_state=0)
+    est = HiLanderClustering(max_iter=1, train_n_neighbors=train_n_neighbors)
+    with pytest.raises(ValueError, match="train_n_neighbors must hold"):
+        est.fit(X, y)
+    assert not hasattr(est, "network_state_")  # refused before training
+
+
+def test_another_width_names_lending_the_network(small_fitted):
+    X = np.random.default_rng(0).normal(size=(50, small_fitted.n_features_in_ + 1))
+    with pytest.raises(ValueError, match=r"lend it: HiLanderClustering\(pretrained="):
+        copy.deepcopy(small_fitted).fit_predict(X)
+    # ... which works
+    lent = HiLanderClustering(pretrained=small_fitted, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the threshold is chosen without labels
+        assert lent.fit_predict(X).shape == (50,)
+
+
+def test_a_missing_label_in_y_points_to_unlabelled_rows():
+    X, y = make_embeddings(20, 8, random_state=0)
+    y = y.astype(object)
+    y[3] = None
+    with pytest.raises(ValueError, match="use -1 for a row without a label"):
+        HiLanderClustering(max_iter=1).fit(X, y)
