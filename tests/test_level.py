@@ -60,6 +60,20 @@ def test_pair_feature_values():
     assert np.all(np.abs(col["smoothed_similarity"]) <= 1 + 1e-6)
 
 
+def test_shared_neighbors_count_the_common_entries_of_two_lists():
+    # many nodes and a wide graph, so the count runs over several row blocks
+    X = np.random.default_rng(0).normal(size=(1000, 8)).astype(np.float32)
+    k = 30
+    level = GraphSearch(k, "cosine", random_state=0).first_level(X)
+    column = list(PAIR_FEATURES).index("shared_neighbors")
+    shared = level.pair_features()[..., column] * (k + 1)
+    lists = [{i, *level.indices[i]} for i in range(X.shape[0])]
+    expected = [
+        [len(lists[i] & lists[j]) for j in level.indices[i]] for i in range(X.shape[0])
+    ]
+    np.testing.assert_allclose(shared, expected, atol=1e-4)
+
+
 def test_node_descriptor_values():
     _, level = _square()
     own = level.node_descriptors()[:, : len(NODE_DESCRIPTORS)]
