@@ -551,7 +551,12 @@ def _parser() -> argparse.ArgumentParser:
     fit.set_defaults(run=cmd_fit)
 
     for name, run, text in [
-        ("predict", cmd_predict, "cluster data and write its labels"),
+        (
+            "predict",
+            cmd_predict,
+            "cluster data among itself (the API's fit_predict, not its predict) "
+            "and write its labels",
+        ),
         ("evaluate", cmd_evaluate, "cluster labelled data and print metrics"),
     ]:
         sub = commands.add_parser(
