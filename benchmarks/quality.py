@@ -93,6 +93,11 @@ SYNTHETIC = {
 }
 
 
+def _json_threshold(threshold: float):
+    """A merge threshold for the results file (JSON has no infinity)."""
+    return round(threshold, 4) if np.isfinite(threshold) else "none"
+
+
 class MetaTrained:
     """HiLanderClustering with its defaults, meta-trained on the training set."""
 
@@ -103,10 +108,7 @@ class MetaTrained:
         # what fit chose, reported beside the rivals' tuned parameters
         self.params_ = {
             "link_threshold": self.model_.threshold_,
-            # JSON has no infinity
-            "merge_threshold": round(self.model_.merge_threshold_, 4)
-            if np.isfinite(self.model_.merge_threshold_)
-            else "none",
+            "merge_threshold": _json_threshold(self.model_.merge_threshold_),
             "merge_n_neighbors": self.model_.merge_n_neighbors_,
             "whitening_shrinkage": self.model_.whitening_shrinkage_,
         }
@@ -115,7 +117,14 @@ class MetaTrained:
     def cluster(self, X):
         # pretrained= lends the network to features of another width too
         # (the cross-domain sets)
-        return HiLanderClustering(pretrained=self.model_, random_state=0).fit_predict(X)
+        est = HiLanderClustering(pretrained=self.model_, random_state=0)
+        labels = est.fit_predict(X)
+        # the merge threshold the test set got: read off fit's curve at its
+        # sampling, or chosen without labels where the curve cannot tell
+        self.params_ = dict(
+            self.params_, merge_threshold_applied=_json_threshold(est.merge_threshold_)
+        )
+        return labels
 
 
 class MetaTrainedToldK(MetaTrained):

@@ -620,15 +620,14 @@ def decode(
     result = Hierarchy(
         np.arange(distinct.shape[0]), np.arange(distinct.shape[0]), None, start
     )
-    levels = iter_levels(
-        distinct,
-        scorer,
+    # how each level is decoded, for the input and for its resamples alike
+    decoding = dict(
         threshold=threshold,
         search=search,
         max_levels=max_levels,
         early_stopping=early_stopping,
-        first=start.level,
     )
+    levels = iter_levels(distinct, scorer, first=start.level, **decoding)
     for decoded in levels:
         if decoded.depth == 0:
             result.first = decoded
@@ -665,11 +664,8 @@ def decode(
                     resampled_links,
                     distinct,
                     scorer,
-                    threshold=threshold,
-                    search=search,
-                    max_levels=max_levels,
-                    early_stopping=early_stopping,
                     merge_n_neighbors=merge_n_neighbors,
+                    **decoding,
                 ),
                 random_state=search.random_state,
             )

@@ -982,8 +982,9 @@ class HiLanderClustering(ClusterMixin, BaseEstimator):
         if curve_width != X.shape[1] and merge_curve.merges:
             # the curve was measured in the labelled features' space; in
             # another space (another domain) none of its thresholds applies,
-            # not even the labelled set's own (the Omniglot network's split
-            # the intents of HWU64 into 15 times as many clusters), so the
+            # not even the labelled set's own (the Omniglot network's own
+            # threshold split HWU64's intents into 15 times as many clusters
+            # as intents), so the
             # threshold is chosen without labels
             merge_curve = MergeThresholds.unmeasured()
         merge_curve = merge_curve.as_curve()
