@@ -7,8 +7,9 @@ disjoint test classes (the protocol of benchmarks/quality.py). The asserted
 margins are the ones measured here, minus headroom for numerical noise.
 
 The sets are the quality benchmark's: Omniglot's unseen alphabets, HWU64's
-unseen intents, and two synthetic sets (harder, whose classes overlap, and
-many tiny classes, where merging too much is the failure). The rivals'
+unseen intents, two synthetic sets (harder, whose classes overlap, and
+many tiny classes, where merging too much is the failure), and both
+cross-domain pairs (synthetic to Omniglot, Omniglot to HWU64). The rivals'
 scores are read from docs/quality_results.json (tuning them again took five
 of make test's minutes; they are seeded and do not run our code); ours are
 measured here and must also match the published ones, so a change that
