@@ -784,7 +784,10 @@ def reproducible_threshold(
     families of look-alike classes, where significance still tells the
     classes apart.
     """
-    rng = check_random_state(random_state)
+    # without a seed the subsets are still drawn the same way every time, so
+    # that clustering stays a function of the data (and leaves numpy's global
+    # generator alone)
+    rng = check_random_state(0 if random_state is None else random_state)
     partitions = [merge_linked(links, labels, t) for t in MERGE_THRESHOLD_GRID]
     agreement = np.zeros(MERGE_THRESHOLD_GRID.size)
     n_rows = int(RESAMPLE_SHARE * labels.size)

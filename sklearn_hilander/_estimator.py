@@ -31,7 +31,7 @@ from ._decode import (
     decode,
     merge_neighbors_for_count,
 )
-from ._graph import euclidean_scale, prepare_features
+from ._graph import distinct_rows, euclidean_scale, prepare_features
 from ._level import GraphSearch
 from ._predict import FittedPoints, assign, fitted_strength
 from ._pretrained import (
@@ -127,8 +127,9 @@ class HiLanderClustering(ClusterMixin, BaseEstimator):
         the best threshold at the labelled classes' own sampling and with
         every class cut to a half, a quarter and an eighth of its points,
         against how far a point's farthest merge-graph neighbor lies; the
-        input's threshold is interpolated between them (for the bundled
-        network, the values stored with it). Where the curve cannot tell, a
+        input's threshold is interpolated between them (a network file
+        brings the values stored with it; the bundled network's merge
+        nothing). Where the curve cannot tell, a
         network lent through ``pretrained=`` to features of another width
         (the curve belongs to the features it was measured on) or an input
         sampling its classes far more densely than the labelled data did,
@@ -251,7 +252,9 @@ class HiLanderClustering(ClusterMixin, BaseEstimator):
         Link threshold chosen on the labelled data (or the fixed value).
     merge_threshold_ : float
         Merge threshold applied to the data of ``labels_`` (the fixed
-        value, or the one found for ``n_clusters``); ``inf`` when merging
+        value, the one read off ``merge_threshold_curve_``, the one chosen
+        without labels where the curve cannot tell, or the one found for
+        ``n_clusters``); ``inf`` when merging
         did not help on the labelled data, or when that data had fewer than
         two distinct rows.
     merge_threshold_curve_ : ndarray of shape (n_samplings, 2)
@@ -260,8 +263,8 @@ class HiLanderClustering(ClusterMixin, BaseEstimator):
         in the merge graph: one row per sampling measured (the labelled
         classes whole and cut to a half, quarter and eighth of each),
         ordered by similarity; one row when merging did not help or when
-        ``merge_threshold`` was fixed in ``fit``. No rows when the network
-        was lent from features of another width: no measurement applies to
+        ``merge_threshold`` was fixed in ``fit``. No rows when a network that
+        merges was lent from features of another width: no measurement applies to
         this embedding space, and the merge threshold is chosen without
         labels, as for an input beyond the curve's reach (see
         ``merge_threshold``).
@@ -460,6 +463,7 @@ class HiLanderClustering(ClusterMixin, BaseEstimator):
         X, y = validate_data(self, X, y, **self._validation_kwargs(), y_numeric=False)
         # before training, which a count the data cannot hold would waste
         self._check_n_clusters(X.shape[0])
+        self._check_n_clusters(distinct_rows(X)[0].size, "distinct rows")
         train_n_neighbors = self._train_n_neighbors()
         self.device_ = resolve_device(self.device)
         labelled, y = self._check_labels(y, X.shape[0])
@@ -671,6 +675,7 @@ class HiLanderClustering(ClusterMixin, BaseEstimator):
         """Labels ``fit_predict(X)`` would give, the estimator left unchanged
         (what ``score`` and the scorers of :mod:`.metrics` judge)."""
         self._check_trained("score")
+        self._check_width(X)
         X = validate_data(self, X, reset=False, **self._validation_kwargs())
         with _torch_threads(self.n_jobs):
             return self._final_labels(self._cluster(X).labels, X)
@@ -817,14 +822,18 @@ class HiLanderClustering(ClusterMixin, BaseEstimator):
     def _check_width(self, X) -> None:
         """A meta-trained estimator clusters features of its own width; its
         network can cluster another width when lent, which the error says."""
-        shape = getattr(X, "shape", None)
-        if shape is None or len(shape) != 2 or shape[1] == self.n_features_in_:
+        try:
+            shape = np.shape(X)
+        except ValueError:  # ragged: validate_data explains
+            return
+        if len(shape) != 2 or shape[1] == self.n_features_in_:
             return  # validate_data explains anything else
+        # scikit-learn's own wording first, which its checks and users match
         raise ValueError(
-            f"X has {shape[1]} features, but this estimator was fitted on "
-            f"{self.n_features_in_}; to cluster features of another width with "
-            "its network, lend it: HiLanderClustering(pretrained=fitted)"
-            ".fit_predict(X)."
+            f"X has {shape[1]} features, but {type(self).__name__} is expecting "
+            f"{self.n_features_in_} features as input; to cluster features of "
+            "another width with its network, lend it: "
+            "HiLanderClustering(pretrained=fitted).fit_predict(X)."
         )
 
     def _merge_n_neighbors_for(self, X) -> int:
@@ -983,8 +992,8 @@ class HiLanderClustering(ClusterMixin, BaseEstimator):
             # the curve was measured in the labelled features' space; in
             # another space (another domain) none of its thresholds applies,
             # not even the labelled set's own (the Omniglot network's own
-            # threshold split HWU64's intents into 15 times as many clusters
-            # as intents), so the
+            # threshold split HWU64's intents into many times as many
+            # clusters as intents), so the
             # threshold is chosen without labels
             merge_curve = MergeThresholds.unmeasured()
         merge_curve = merge_curve.as_curve()

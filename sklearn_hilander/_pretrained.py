@@ -210,8 +210,8 @@ _PARAM_CHECKS = {
     # the merge threshold against the sampling similarity (see
     # _decode.MergeThresholds); files without it keep merge_link_density
     "merge_threshold_curve": _threshold_curve,
-    # the width of the features the curve was measured on: another width
-    # takes the curve's densest row only
+    # the width of the features the curve was measured on: on another width
+    # none of it applies (the threshold is chosen without labels)
     "n_features": _integer(1, 1 << 30),
     # neighbors per point of the graph the merge threshold was chosen on
     "merge_n_neighbors": _integer(1, 1 << 30),

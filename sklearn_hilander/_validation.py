@@ -84,7 +84,7 @@ def _missing_hint(name: str) -> str:
     """How to mark a point without a class: in ``fit``'s ``y`` it is left
     unlabelled, in a clustering's labels it is noise."""
     if name == "y":
-        return " (use -1 for a row without a label)"
+        return " (for rows without a label, pass integer class ids with -1 there)"
     return " (use -1 for noise in predicted labels)"
 
 

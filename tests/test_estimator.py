@@ -335,6 +335,8 @@ def test_a_count_is_met_where_the_hierarchy_linked_everything():
     # above one is met by points leaving it, not ignored
     X, y = make_embeddings(10, 8, random_state=1)
     one_class = X[y == y[0]]
+    alone = HiLanderClustering(random_state=0).fit(one_class)
+    assert alone.n_clusters_per_level_[-1] == 1  # what this test is about
     for n_clusters in (2, 5, 10):
         est = HiLanderClustering(n_clusters=n_clusters, random_state=0)
         est.fit(one_class)
@@ -345,6 +347,11 @@ def test_a_count_above_the_distinct_rows_is_refused():
     X = np.repeat(make_embeddings(10, 8, random_state=1)[0][:5], 10, axis=0)
     with pytest.raises(ValueError, match=r"more clusters than X has distinct rows"):
         HiLanderClustering(n_clusters=8).fit(X)
+    # with labels, before any training
+    est = HiLanderClustering(n_clusters=8, max_iter=1)
+    with pytest.raises(ValueError, match=r"more clusters than X has distinct rows"):
+        est.fit(X, np.arange(X.shape[0]) % 5)
+    assert not hasattr(est, "network_state_")
     assert HiLanderClustering(n_clusters=5).fit(X).n_clusters_ == 5
 
 
@@ -359,8 +366,11 @@ def test_training_neighbor_counts_must_be_whole_numbers_above_zero(train_n_neigh
 
 def test_another_width_names_lending_the_network(small_fitted):
     X = np.random.default_rng(0).normal(size=(50, small_fitted.n_features_in_ + 1))
-    with pytest.raises(ValueError, match=r"lend it: HiLanderClustering\(pretrained="):
-        copy.deepcopy(small_fitted).fit_predict(X)
+    for given in (X, X.tolist()):
+        with pytest.raises(ValueError, match=r"lend it: HiLanderClustering\(pretra"):
+            copy.deepcopy(small_fitted).fit_predict(given)
+    with pytest.raises(ValueError, match=r"lend it: HiLanderClustering\(pretra"):
+        small_fitted.score(X, np.arange(50) % 5)
     # ... which works
     lent = HiLanderClustering(pretrained=small_fitted, random_state=0)
     with warnings.catch_warnings():
@@ -372,5 +382,5 @@ def test_a_missing_label_in_y_points_to_unlabelled_rows():
     X, y = make_embeddings(20, 8, random_state=0)
     y = y.astype(object)
     y[3] = None
-    with pytest.raises(ValueError, match="use -1 for a row without a label"):
+    with pytest.raises(ValueError, match="integer class ids with -1 there"):
         HiLanderClustering(max_iter=1).fit(X, y)
