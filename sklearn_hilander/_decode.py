@@ -642,11 +642,8 @@ def decode(
     if not isinstance(merge_threshold, MergeThresholds):
         merge_threshold = MergeThresholds.constant(merge_threshold)
     if merge_threshold.merges or n_clusters is not None:
-        level = merge_level(start, search, merge_n_neighbors)
-        links = merge_graph(
-            level,
-            scorer,
-            scores=result.first.scores if level is start.level else None,
+        level, links = _merge_links(
+            start, result.first, scorer, search, merge_n_neighbors
         )
         result.sampling_similarity = sampling_similarity(level)
         result.merge_n_neighbors = (
@@ -694,6 +691,20 @@ def merge_level(
         return start.level
     wider = replace(search, n_neighbors=merge_n_neighbors)
     return wider.first_level(start.level.peak_features)
+
+
+def _merge_links(
+    start: DistinctStart,
+    first: DecodedLevel,
+    scorer: Scorer,
+    search: GraphSearch,
+    merge_n_neighbors: int | None,
+) -> tuple[Level, sparse.csr_matrix]:
+    """The merge level of a decoding and its links; the first level's
+    scores are reused when the merge graph is the hierarchy's own."""
+    level = merge_level(start, search, merge_n_neighbors)
+    scores = first.scores if level is start.level else None
+    return level, merge_graph(level, scorer, scores=scores)
 
 
 def merge_graph(
@@ -835,12 +846,7 @@ def resampled_links(
         early_stopping=early_stopping,
     )
     start = hierarchy.distinct
-    level = merge_level(start, search, merge_n_neighbors)
-    links = merge_graph(
-        level,
-        scorer,
-        scores=hierarchy.first.scores if level is start.level else None,
-    )
+    _, links = _merge_links(start, hierarchy.first, scorer, search, merge_n_neighbors)
     return links, hierarchy.labels[start.keep]
 
 

@@ -462,8 +462,7 @@ class HiLanderClustering(ClusterMixin, BaseEstimator):
 
         X, y = validate_data(self, X, y, **self._validation_kwargs(), y_numeric=False)
         # before training, which a count the data cannot hold would waste
-        self._check_n_clusters(X.shape[0])
-        self._check_n_clusters(distinct_rows(X)[0].size, "distinct rows")
+        self._check_n_clusters(distinct_rows(X)[0].size)
         train_n_neighbors = self._train_n_neighbors()
         self.device_ = resolve_device(self.device)
         labelled, y = self._check_labels(y, X.shape[0])
@@ -811,12 +810,13 @@ class HiLanderClustering(ClusterMixin, BaseEstimator):
             return getattr(self, "merge_n_neighbors_", self.n_neighbors)
         return int(self.merge_n_neighbors)
 
-    def _check_n_clusters(self, n_samples: int, rows: str = "rows") -> None:
-        if self.n_clusters is not None and self.n_clusters > n_samples:
+    def _check_n_clusters(self, n_distinct: int) -> None:
+        # copies of a row always share its cluster
+        if self.n_clusters is not None and self.n_clusters > n_distinct:
             raise ValueError(
                 f"n_clusters={self.n_clusters} asks for more clusters than X has "
-                f"{rows} ({n_samples}); pass n_clusters <= {n_samples}, or None to "
-                "let the model choose."
+                f"distinct rows ({n_distinct}); pass n_clusters <= {n_distinct}, "
+                "or None to let the model choose."
             )
 
     def _check_width(self, X) -> None:
@@ -872,11 +872,9 @@ class HiLanderClustering(ClusterMixin, BaseEstimator):
 
     def _cluster(self, X) -> Hierarchy:
         """Decode ``X`` with the network (copies of a row share its cluster)."""
-        self._check_n_clusters(X.shape[0])
         prepared = self._prepare(X)
         start = DistinctStart.of(prepared, self._search())
-        # copies of a row always share its cluster
-        self._check_n_clusters(start.keep.size, "distinct rows")
+        self._check_n_clusters(start.keep.size)
         progress = _progress_bar(self.verbose, self.max_levels, "levels", "level")
         with torch.inference_mode(), progress as bar:
             report = partial(_report_level, bar)

@@ -306,8 +306,8 @@ def test_across_domains_the_cluster_count_stays_near_the_truth(
 ):
     # measured 21 clusters for 24 intents (0.875); 370 (15.4x) with the
     # labelled set's own threshold
+    # (the band lies inside target 2's 1.5x either way)
     assert omniglot_to_hwu64_scores["clusters"] == pytest.approx(0.875, abs=0.15)
-    assert 1 / 1.5 <= omniglot_to_hwu64_scores["clusters"] <= 1.5  # target 2
 
 
 def test_the_fitted_thresholds_transfer_to_a_quarter_of_the_classes(
