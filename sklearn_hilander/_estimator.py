@@ -18,7 +18,6 @@ import torch
 from sklearn.base import BaseEstimator, ClusterMixin, _fit_context
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
-from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import check_is_fitted, check_memory, validate_data
 from tqdm.auto import tqdm
 
@@ -42,7 +41,11 @@ from ._pretrained import (
 )
 from ._scoring import network_scorer, resolve_device
 from ._train import meta_train
-from ._validation import check_cluster_labels
+from ._validation import (
+    check_class_kind,
+    check_cluster_labels,
+    non_finite_features_message,
+)
 from ._whitening import apply_whitening, learn_whitening
 from .metrics import bcubed_f_score
 
@@ -213,8 +216,8 @@ class HiLanderClustering(ClusterMixin, BaseEstimator):
         trained on a GPU predicts on a CPU-only machine.
     n_jobs : int or None, default=None
         Threads for torch and pynndescent while fitting or predicting (the
-        previous torch setting is restored afterwards). None leaves torch's
-        setting alone.
+        previous torch setting is restored afterwards): -1 uses every core,
+        -2 all but one, and so on. None leaves torch's setting alone.
     memory : str, joblib.Memory or None, default=None
         Caches the trained network (keyed on the data and the training
         parameters), so that refitting with other inference-time parameters,
@@ -368,7 +371,12 @@ class HiLanderClustering(ClusterMixin, BaseEstimator):
         "learning_rate": [Interval(Real, 0, None, closed="neither")],
         "weight_decay": [Interval(Real, 0, None, closed="left")],
         "device": [StrOptions({"cpu", "cuda", "auto"})],
-        "n_jobs": [Integral, None],
+        # joblib's convention: 0 workers has no meaning
+        "n_jobs": [
+            Interval(Integral, None, -1, closed="right"),
+            Interval(Integral, 1, None, closed="left"),
+            None,
+        ],
         "memory": [None, str, HasMethods(["cache"])],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
@@ -452,15 +460,15 @@ class HiLanderClustering(ClusterMixin, BaseEstimator):
         """Fit body; see :meth:`fit`."""
         if y is None:
             if not getattr(self, "meta_trained_", False):
-                X = validate_data(self, X, **self._validation_kwargs())
+                X = self._validate(X, **self._validation_kwargs())
                 self._adopt_pretrained(X)
             else:
                 self._check_width(X)
-                X = validate_data(self, X, reset=False, **self._validation_kwargs())
+                X = self._validate(X, reset=False, **self._validation_kwargs())
             self._set_clustering(X)
             return self
 
-        X, y = validate_data(self, X, y, **self._validation_kwargs(), y_numeric=False)
+        X, y = self._validate(X, y, **self._validation_kwargs(), y_numeric=False)
         # before training, which a count the data cannot hold would waste
         self._check_n_clusters(distinct_rows(X)[0].size)
         train_n_neighbors = self._train_n_neighbors()
@@ -633,7 +641,7 @@ class HiLanderClustering(ClusterMixin, BaseEstimator):
                 "cannot assign rows to its clusters; fit it again, or use "
                 "fit_predict(X) to cluster X by itself."
             )
-        X = validate_data(self, X, reset=False, dtype=np.float32)
+        X = self._validate(X, reset=False, dtype=np.float32)
         with _torch_threads(self.n_jobs):
             labels, strength = assign(
                 FittedPoints(**self._fitted_points),
@@ -668,6 +676,9 @@ class HiLanderClustering(ClusterMixin, BaseEstimator):
         score : float
             Between 0 and 1, higher is better.
         """
+        # before clustering, which a y that holds no classes would waste
+        check_cluster_labels(y, "y")
+        check_class_kind(np.asarray(y), "y")
         return bcubed_f_score(y, self._cluster_batch(X))
 
     def _cluster_batch(self, X):
@@ -675,7 +686,7 @@ class HiLanderClustering(ClusterMixin, BaseEstimator):
         (what ``score`` and the scorers of :mod:`.metrics` judge)."""
         self._check_trained("score")
         self._check_width(X)
-        X = validate_data(self, X, reset=False, **self._validation_kwargs())
+        X = self._validate(X, reset=False, **self._validation_kwargs())
         with _torch_threads(self.n_jobs):
             return self._final_labels(self._cluster(X).labels, X)
 
@@ -719,6 +730,17 @@ class HiLanderClustering(ClusterMixin, BaseEstimator):
         return tags
 
     # ------------------------------------------------------------- helpers
+    def _validate(self, X, y="no_validation", **check_params):
+        """``validate_data``, with non-finite features refused in one line
+        that says where they are and what to do (scikit-learn's message
+        spans a paragraph and suggests a supervised model)."""
+        try:
+            return validate_data(self, X, y, **check_params)
+        except ValueError as error:
+            if not str(error).startswith("Input X contains"):
+                raise
+            raise ValueError(non_finite_features_message(X)) from None
+
     def _validation_kwargs(self):
         return dict(dtype=np.float32, ensure_min_samples=2)
 
@@ -758,13 +780,8 @@ class HiLanderClustering(ClusterMixin, BaseEstimator):
             raw == -1 if raw.dtype.kind in "iuf" else np.zeros(n_samples, dtype=bool)
         )
         labelled = np.flatnonzero(~unlabelled)
-        kind = type_of_target(raw[labelled]) if labelled.size else "binary"
-        if kind not in ("binary", "multiclass"):
-            raise ValueError(
-                f"Unknown label type {kind!r} for y: it must hold one class label "
-                "per row (-1 for unlabelled rows); pass class ids such as integers "
-                "or strings."
-            )
+        if labelled.size:
+            check_class_kind(raw[labelled], "y", " (-1 for unlabelled rows)")
         _, codes = np.unique(codes[labelled], return_inverse=True)
         if codes.max(initial=0) < 1:
             raise ValueError(

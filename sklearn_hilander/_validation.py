@@ -10,6 +10,7 @@ import math
 import numbers
 
 import numpy as np
+from sklearn.utils.multiclass import type_of_target
 
 # dtype kinds that hold class labels: bool, integers, floats (finite ones),
 # text, bytes, dates and durations, and objects (checked element by element)
@@ -78,6 +79,39 @@ def check_cluster_labels(y, name: str, n_samples: int | None = None) -> np.ndarr
         )
     _, codes = np.unique(labels, return_inverse=True)
     return codes.ravel().astype(np.int64, copy=False)
+
+
+def check_class_kind(labels: np.ndarray, name: str, hint: str = "") -> None:
+    """Refuse labels that are not classes (continuous values, several
+    columns), which would otherwise each count as a class of their own."""
+    kind = type_of_target(labels)
+    if kind not in ("binary", "multiclass"):
+        raise ValueError(
+            f"Unknown label type {kind!r} for {name}: it must hold one class label "
+            f"per row{hint}; pass class ids such as integers or strings."
+        )
+
+
+def non_finite_features_message(X) -> str:
+    """One line for features holding NaN or infinity: the first such entry
+    (when ``X`` reads as a float array) and how to get rid of them."""
+    where = "X contains NaN or infinity"
+    try:
+        values = np.asarray(X, dtype=np.float64)
+    except (TypeError, ValueError):  # sparse or odd input: no position
+        values = None
+    if values is not None and values.ndim == 2:
+        bad = np.argwhere(~np.isfinite(values))
+        if bad.size:
+            row, column = (int(i) for i in bad[0])
+            value = values[row, column]
+            # numpy's spelling is nan; users and scikit-learn write NaN
+            shown = "NaN" if np.isnan(value) else str(value)
+            where = f"X contains {shown} at row {row}, column {column}"
+    return (
+        f"{where}; features must be finite: drop those rows or fill them in "
+        "first (e.g. sklearn.impute.SimpleImputer in a pipeline)."
+    )
 
 
 def _missing_hint(name: str) -> str:

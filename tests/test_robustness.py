@@ -146,6 +146,49 @@ def test_one_feature():
     assert np.unique(labels[:15]).size <= 3 and np.unique(labels[15:]).size <= 3
 
 
+@QUICK
+@given(
+    n_samples=st.integers(2, 30),
+    n_features=st.integers(1, 6),
+    position=st.floats(0, 1, exclude_max=True),
+    value=st.sampled_from([np.nan, np.inf, -np.inf]),
+    method=st.sampled_from(["fit", "predict", "score"]),
+)
+def test_non_finite_features_are_located_in_one_line(
+    small_fitted, small_task, n_samples, n_features, position, value, method
+):
+    if method == "fit":
+        X = np.random.RandomState(n_samples).rand(n_samples, n_features)
+    else:  # the fitted model's own width
+        X = small_task[2][:n_samples].astype(np.float64)
+    row, column = divmod(int(position * X.size), X.shape[1])
+    X[row, column] = value
+    call = {
+        "fit": lambda: HiLanderClustering().fit(X),
+        "predict": lambda: small_fitted.predict(X),
+        "score": lambda: small_fitted.score(X, np.arange(len(X)) % 2),
+    }[method]
+    shown = "NaN" if np.isnan(value) else str(value)
+    with pytest.raises(ValueError) as error:
+        call()
+    message = str(error.value)
+    assert f"X contains {shown} at row {row}, column {column};" in message
+    assert "\n" not in message and "SimpleImputer" in message
+
+
+def test_zero_jobs_is_refused():
+    X, _ = make_embeddings(6, 4, random_state=0)
+    with pytest.raises(ValueError, match="'n_jobs' parameter.*Got 0"):
+        HiLanderClustering(n_jobs=0).fit(X)
+
+
+def test_score_refuses_continuous_classes(small_fitted, small_task):
+    X = small_task[2]
+    y = np.random.RandomState(0).rand(len(X))
+    with pytest.raises(ValueError, match="Unknown label type 'continuous' for y"):
+        small_fitted.score(X, y)
+
+
 def test_empty_and_single_sample_are_clear_errors():
     with pytest.raises(ValueError, match="0 sample"):
         HiLanderClustering().fit(np.empty((0, 4)))
