@@ -14,6 +14,7 @@ testing.
 
 from __future__ import annotations
 
+import functools
 import os
 
 import numpy as np
@@ -253,6 +254,10 @@ def load_encoder_state(path: str | os.PathLike | None = None) -> dict[str, np.nd
 def omniglot_features() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Embed all 32460 bundled Omniglot images with the bundled encoder.
 
+    The embedding takes tens of seconds on two cores and depends only on
+    files shipped with the package, so it runs once per process; each call
+    returns fresh copies, which a caller may modify.
+
     Returns
     -------
     features : ndarray of shape (32460, 64), float32
@@ -264,6 +269,12 @@ def omniglot_features() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
     split : ndarray of shape (32460,), str
         ``'background'`` or ``'evaluation'``.
     """
+    return tuple(array.copy() for array in _encoded_omniglot())
+
+
+@functools.lru_cache(maxsize=1)
+def _encoded_omniglot() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """What :func:`omniglot_features` returns, computed once."""
     state = load_encoder_state()
     data = load_omniglot_arrays()
     features = encode(data["images"], state)
