@@ -93,24 +93,30 @@ def check_class_kind(labels: np.ndarray, name: str, hint: str = "") -> None:
 
 
 def non_finite_features_message(X) -> str:
-    """One line for features holding NaN or infinity: the first such entry
-    (when ``X`` reads as a float array) and how to get rid of them."""
-    where = "X contains NaN or infinity"
+    """One line for features holding NaN, infinity or values beyond float32
+    (which become infinite there): the first such entry, when ``X`` reads as
+    a float array, and how to get rid of them."""
+    where = "X contains NaN, infinity or values too large for float32"
     try:
         values = np.asarray(X, dtype=np.float64)
     except (TypeError, ValueError):  # sparse or odd input: no position
         values = None
     if values is not None and values.ndim == 2:
-        bad = np.argwhere(~np.isfinite(values))
+        with np.errstate(invalid="ignore"):
+            bad = np.argwhere(~(np.abs(values) <= np.finfo(np.float32).max))
         if bad.size:
             row, column = (int(i) for i in bad[0])
             value = values[row, column]
-            # numpy's spelling is nan; users and scikit-learn write NaN
-            shown = "NaN" if np.isnan(value) else str(value)
+            if np.isnan(value):
+                shown = "NaN"
+            elif np.isinf(value):
+                shown = "infinity" if value > 0 else "-infinity"
+            else:
+                shown = f"{value:g}, too large for float32,"
             where = f"X contains {shown} at row {row}, column {column}"
     return (
-        f"{where}; features must be finite: drop those rows or fill them in "
-        "first (e.g. sklearn.impute.SimpleImputer in a pipeline)."
+        f"{where}; features must be finite and fit in float32: drop those rows "
+        "or fill them in first (e.g. sklearn.impute.SimpleImputer in a pipeline)."
     )
 
 
