@@ -940,21 +940,18 @@ class HiLanderClustering(ClusterMixin, BaseEstimator):
             hierarchy.merge_n_neighbors or self._effective_merge_n_neighbors()
         )
         similarity = hierarchy.sampling_similarity
-        merge_thresholds = self._merge_thresholds()
-        # a network without measurements (the bundled one) chooses without
-        # labels by design; only a measured curve that misses X is news
         if (
             self.n_clusters is None
             and similarity is not None
-            and merge_thresholds.measured
-            and merge_thresholds.out_of_reach(similarity)
+            and self._merge_thresholds().out_of_reach(similarity)
         ):
             warnings.warn(
-                "The fitted merge thresholds do not reach X (X samples its "
-                "classes far more densely than the labelled data did, or comes "
-                "from another domain), so one was chosen without labels (the "
-                "most significant of the most reproducible partitions); fit on "
-                "labelled data like X, or pass merge_threshold or n_clusters.",
+                "The fitted merge thresholds do not reach X (they were measured "
+                "on features of another width, or X samples its classes far more "
+                "densely than the labelled data did, or comes from another "
+                "domain), so one was chosen without labels (the most significant "
+                "of the most reproducible partitions); fit on labelled data like "
+                "X, or pass merge_threshold or n_clusters.",
                 UserWarning,
                 stacklevel=_caller_stacklevel(),
             )
@@ -1014,16 +1011,6 @@ class HiLanderClustering(ClusterMixin, BaseEstimator):
             # clusters as intents), so the
             # threshold is chosen without labels
             merge_curve = MergeThresholds.unmeasured()
-            if self.n_clusters is None and self.merge_threshold == "auto":
-                warnings.warn(
-                    f"The lent network's merge thresholds were measured on "
-                    f"features of width {curve_width}, not X's {X.shape[1]}, so "
-                    "one is chosen without labels for each input (the most "
-                    "significant of the most reproducible partitions); pass "
-                    "merge_threshold or n_clusters to set it.",
-                    UserWarning,
-                    stacklevel=_caller_stacklevel(),
-                )
         merge_curve = merge_curve.as_curve()
         self.merge_threshold_curve_ = merge_curve
         self.merge_n_neighbors_ = int(merge_n_neighbors)

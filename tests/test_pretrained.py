@@ -4,7 +4,6 @@ import copy
 import json
 import os
 import pickle
-import warnings
 
 import numpy as np
 import pytest
@@ -112,13 +111,10 @@ def test_the_merge_threshold_curve_travels_to_features_of_the_same_width_only(
             lent = HiLanderClustering(pretrained=source, random_state=0).fit(wider)
         assert lent.merge_threshold_curve_.shape == (0, 2)
         assert lent.merge_threshold_ in MERGE_THRESHOLD_GRID
-        # ... and a network saved from there carries no measurement either:
-        # like the bundled network, it chooses without labels by design,
-        # which is no news to warn about
+        # ... and a network saved from there carries no measurement either
         lent.save_network(tmp_path / "lent.npz")
         again = HiLanderClustering(pretrained=str(tmp_path / "lent.npz"))
-        with warnings.catch_warnings():
-            warnings.simplefilter("error")
+        with pytest.warns(UserWarning, match="chosen without labels"):
             again.set_params(random_state=0).fit(wider)
         assert again.merge_threshold_curve_.shape == (0, 2)
         np.testing.assert_array_equal(again.labels_, lent.labels_)
