@@ -5,13 +5,16 @@ from functools import partial
 from unittest import mock
 
 import numpy as np
+from scipy import sparse
 from sklearn.metrics import adjusted_rand_score
 
 from benchmarks.baselines import cosine_scorer
 from sklearn_hilander import _decode
 from sklearn_hilander._decode import (
+    MIN_GAIN,
     DistinctStart,
     _merge_pairs,
+    _move_nodes,
     canonical_labels,
     converged,
     decode,
@@ -283,6 +286,34 @@ def test_merge_never_lowers_the_partition_quality():
         # no single point can still gain by moving to a neighbor's cluster
         again = merge_clusters(level.indices, scores, merged, threshold)
         assert np.array_equal(again, merged)
+
+
+def test_moving_nodes_ends_where_no_node_gains_by_moving():
+    # checked against the move rule written out densely: from each node's
+    # end state, joining any other cluster (its own counted without it) or
+    # standing alone gains at most MIN_GAIN
+    rng = np.random.default_rng(0)
+    n = 60
+    dense = np.triu(rng.random((n, n)) * (rng.random((n, n)) < 0.15), 1)
+    graph = sparse.csr_matrix(dense + dense.T)
+    sizes = rng.uniform(0.5, 2.0, n)
+    start = rng.integers(0, 12, n)
+    for threshold in (0.02, 0.1, 0.4):
+        labels, n_moved = _move_nodes(
+            graph, sizes, start, threshold, rng.permutation(n)
+        )
+        assert n_moved > 0
+        weights = graph.toarray()
+        cluster_sizes = np.bincount(labels, weights=sizes, minlength=n)
+        for i in range(n):
+            own = labels[i]
+            into = np.bincount(labels, weights=weights[i], minlength=n)
+            cost = threshold * sizes[i]
+            stay = into[own] - cost * (cluster_sizes[own] - sizes[i])
+            join = into - cost * cluster_sizes
+            join[own] = -np.inf
+            alone = 0.0 if (labels == own).sum() > 1 else -np.inf
+            assert max(join.max(), alone) <= stay + MIN_GAIN
 
 
 def test_decode_merges_fragments_of_one_class():
