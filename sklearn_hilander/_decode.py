@@ -199,10 +199,7 @@ def merge_linked(
     point_order = np.argsort(-strength, kind="stable")
     labels, _ = _move_nodes(links, point_sizes, labels, merge_threshold, point_order)
     for _ in range(MAX_PASSES):
-        membership = _membership(labels)
-        clusters = (membership.T @ links @ membership).tocsr()
-        clusters.setdiag(0)
-        clusters.eliminate_zeros()
+        clusters = _contract(links, labels)
         sizes = np.bincount(labels, weights=point_sizes)
         cluster_order = np.argsort(-sizes, kind="stable")
         target, n_moved = _move_nodes(
@@ -254,12 +251,120 @@ def point_links(indices: np.ndarray, scores: np.ndarray) -> sparse.csr_matrix:
     return (links + links.T).tocsr()
 
 
-def _membership(labels: np.ndarray) -> sparse.csr_matrix:
-    n_clusters = int(labels.max()) + 1
-    return sparse.csr_matrix(
-        (np.ones(labels.size), (np.arange(labels.size), labels)),
-        shape=(labels.size, n_clusters),
+def _contract(graph: sparse.csr_matrix, labels: np.ndarray) -> sparse.csr_matrix:
+    """The graph between the clusters ``labels`` numbers: entry ``(a, b)``
+    sums the links from the nodes of ``a`` to those of ``b``; no diagonal.
+
+    The same sums, in the same order and so to the bit, as the product
+    ``M.T @ graph @ M`` with ``M`` the membership matrix, which scipy runs
+    through two conversions and two products per call; merging contracts
+    its graph once per round, so that cost added up.
+    """
+    labels = np.asarray(labels, dtype=np.int64)
+    n_clusters = int(labels.max()) + 1 if labels.size else 0
+    indptr, indices, data = _contract_arrays(
+        graph.indptr,
+        graph.indices,
+        np.asarray(graph.data, dtype=np.float64),
+        labels,
+        n_clusters,
     )
+    return sparse.csr_matrix((data, indices, indptr), shape=(n_clusters, n_clusters))
+
+
+@numba.njit(cache=True, nogil=True)
+def _contract_arrays(
+    indptr, indices, data, labels, n_clusters
+):  # pragma: no cover - compiled; tested through _contract
+    n = labels.size
+    nnz = indptr[n]
+    # the graph's columns, each listing its rows in ascending order
+    column_ptr = np.zeros(n + 1, dtype=np.int64)
+    for e in range(nnz):
+        column_ptr[indices[e] + 1] += 1
+    for i in range(n):
+        column_ptr[i + 1] += column_ptr[i]
+    fill = column_ptr[:n].copy()
+    column_rows = np.empty(nnz, dtype=np.int64)
+    column_values = np.empty(nnz)
+    for i in range(n):
+        for e in range(indptr[i], indptr[i + 1]):
+            j = indices[e]
+            column_rows[fill[j]] = i
+            column_values[fill[j]] = data[e]
+            fill[j] += 1
+    # each cluster's nodes in ascending order
+    member_ptr = np.zeros(n_clusters + 1, dtype=np.int64)
+    for i in range(n):
+        member_ptr[labels[i] + 1] += 1
+    for c in range(n_clusters):
+        member_ptr[c + 1] += member_ptr[c]
+    fill = member_ptr[:n_clusters].copy()
+    members = np.empty(n, dtype=np.int64)
+    for i in range(n):
+        members[fill[labels[i]]] = i
+        fill[labels[i]] += 1
+    # column b of the result: over the nodes j of b in ascending order, the
+    # links of column j summed by the cluster of their row (each sum over
+    # the rows in ascending order), added up cluster by cluster
+    node_sums = np.zeros(n_clusters)
+    node_seen = np.zeros(n_clusters, dtype=np.bool_)
+    node_touched = np.empty(n_clusters, dtype=np.int64)
+    cluster_sums = np.zeros(n_clusters)
+    cluster_seen = np.zeros(n_clusters, dtype=np.bool_)
+    cluster_touched = np.empty(n_clusters, dtype=np.int64)
+    out_columns = np.zeros(n_clusters + 1, dtype=np.int64)
+    out_rows = np.empty(nnz, dtype=np.int64)
+    out_values = np.empty(nnz)
+    n_out = 0
+    for b in range(n_clusters):
+        n_clusters_touched = 0
+        for m in range(member_ptr[b], member_ptr[b + 1]):
+            j = members[m]
+            n_nodes_touched = 0
+            for e in range(column_ptr[j], column_ptr[j + 1]):
+                a = labels[column_rows[e]]
+                if not node_seen[a]:
+                    node_seen[a] = True
+                    node_sums[a] = 0.0
+                    node_touched[n_nodes_touched] = a
+                    n_nodes_touched += 1
+                node_sums[a] += column_values[e]
+            for t in range(n_nodes_touched):
+                a = node_touched[t]
+                node_seen[a] = False
+                if node_sums[a] == 0.0:
+                    continue  # a sum of zero is not stored
+                if not cluster_seen[a]:
+                    cluster_seen[a] = True
+                    cluster_sums[a] = 0.0
+                    cluster_touched[n_clusters_touched] = a
+                    n_clusters_touched += 1
+                cluster_sums[a] += node_sums[a]
+        for t in range(n_clusters_touched):
+            a = cluster_touched[t]
+            cluster_seen[a] = False
+            if a != b and cluster_sums[a] != 0.0:
+                out_rows[n_out] = a
+                out_values[n_out] = cluster_sums[a]
+                n_out += 1
+        out_columns[b + 1] = n_out
+    # transposed into rows, each listing its columns in ascending order
+    row_ptr = np.zeros(n_clusters + 1, dtype=np.int64)
+    for e in range(n_out):
+        row_ptr[out_rows[e] + 1] += 1
+    for a in range(n_clusters):
+        row_ptr[a + 1] += row_ptr[a]
+    fill = row_ptr[:n_clusters].copy()
+    row_columns = np.empty(n_out, dtype=np.int64)
+    row_values = np.empty(n_out)
+    for b in range(n_clusters):
+        for e in range(out_columns[b], out_columns[b + 1]):
+            a = out_rows[e]
+            row_columns[fill[a]] = b
+            row_values[fill[a]] = out_values[e]
+            fill[a] += 1
+    return row_ptr, row_columns, row_values
 
 
 def _row_best(matrix: sparse.csr_matrix, values: np.ndarray):
@@ -288,10 +393,7 @@ def _merge_pairs(
     """Merge every mutually best pair of clusters whose average linkage (the
     summed links between them over the product of their sizes) is above
     ``merge_threshold``, round after round, until no pair is."""
-    membership = _membership(labels)
-    sums = (membership.T @ links @ membership).tocsr()
-    sums.setdiag(0)
-    sums.eliminate_zeros()
+    sums = _contract(links, labels)
     sizes = np.bincount(labels, weights=point_sizes)
     for _ in range(MAX_MERGE_ROUNDS):
         if sums.nnz == 0:
@@ -308,10 +410,7 @@ def _merge_pairs(
         target = np.arange(sums.shape[0])
         target[best[first]] = first
         _, target = np.unique(target, return_inverse=True)
-        members = _membership(target)
-        sums = (members.T @ sums @ members).tocsr()
-        sums.setdiag(0)
-        sums.eliminate_zeros()
+        sums = _contract(sums, target)
         sizes = np.bincount(target, weights=sizes)
         labels = target[labels]
     return labels
@@ -358,7 +457,7 @@ def _move_nodes(
 # merges every input at fifteen thresholds, on the input and on resamples).
 # numba comes with pynndescent; `cache` keeps the compiled code on disk, so
 # only the first process pays the compilation.
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def _climb(
     indptr,
     indices,
