@@ -22,6 +22,7 @@ from functools import partial
 
 import numba
 import numpy as np
+from joblib import Parallel, delayed
 from scipy import sparse
 from scipy.sparse.csgraph import connected_components
 from sklearn.metrics import adjusted_rand_score
@@ -76,6 +77,15 @@ MERGE_THRESHOLD_GRID = np.geomspace(1e-4, 1.6, 15)
 # of this share of its distinct points...
 REPRODUCIBILITY_RESAMPLES = 3
 RESAMPLE_SHARE = 0.8
+# Above this many distinct points the threshold is chosen on a sample of
+# that size: whole neighborhoods of RULE_SAMPLE_SEEDS random points, so that
+# the classes in it keep their sampling density (a threshold is a link
+# density, which moves with the points per class: a uniform sample of a tenth
+# chose a threshold eight times too high on 140,000 synthetic points). The
+# rule merges its input at every threshold of the grid, on the input and its
+# resamples, which would otherwise cost several times the decoding itself.
+RULE_MAX_POINTS = 20_000
+RULE_SAMPLE_SEEDS = 8
 # ... and counts a threshold as reproducible when its partitions of them
 # agree with the whole input's (mean adjusted Rand index) within this much of
 # the most reproducible threshold: about the spread between resamples at one
@@ -783,7 +793,8 @@ def decode(
                 links, result.labels, n_clusters
             )
         elif merge_threshold.out_of_reach(result.sampling_similarity):
-            result.merge_threshold = reproducible_threshold(
+            result.merge_threshold = label_free_threshold(
+                distinct,
                 links,
                 result.labels,
                 resample=partial(
@@ -794,6 +805,7 @@ def decode(
                     **decoding,
                 ),
                 random_state=search.random_state,
+                n_jobs=search.n_jobs,
             )
         else:
             result.merge_threshold = merge_threshold.at(result.sampling_similarity)
@@ -902,6 +914,7 @@ def reproducible_threshold(
     *,
     resample: Callable[[np.ndarray], tuple[sparse.csr_matrix, np.ndarray]],
     random_state=None,
+    n_jobs: int | None = None,
 ) -> float:
     """The merge threshold for an input the fitted curve cannot read, chosen
     without labels: of the thresholds of ``MERGE_THRESHOLD_GRID`` whose
@@ -914,7 +927,9 @@ def reproducible_threshold(
     input (each of ``RESAMPLE_SHARE`` of its points, clustered by
     themselves) and the whole input's partition restricted to each subset.
     ``resample(rows)`` returns the merge graph's links and the hierarchy's
-    labels of the rows ``rows`` clustered by themselves.
+    labels of the rows ``rows`` clustered by themselves. The merges at the
+    thresholds of the grid run on ``n_jobs`` threads (their compiled loops
+    release the GIL).
 
     Each criterion alone fails where the other holds. Significance favours
     clusters of about the merge graph's neighbors per point: it cut the
@@ -928,18 +943,24 @@ def reproducible_threshold(
     # that clustering stays a function of the data (and leaves numpy's global
     # generator alone)
     rng = check_random_state(0 if random_state is None else random_state)
-    partitions = [merge_linked(links, labels, t) for t in MERGE_THRESHOLD_GRID]
+    threads = Parallel(n_jobs=n_jobs, prefer="threads")
+    partitions = threads(
+        delayed(merge_linked)(links, labels, t) for t in MERGE_THRESHOLD_GRID
+    )
     agreement = np.zeros(MERGE_THRESHOLD_GRID.size)
     n_rows = int(RESAMPLE_SHARE * labels.size)
     if n_rows >= 2:
         for _ in range(REPRODUCIBILITY_RESAMPLES):
             rows = np.sort(rng.choice(labels.size, n_rows, replace=False))
             resampled, resampled_labels = resample(rows)
-            for i, threshold in enumerate(MERGE_THRESHOLD_GRID):
-                agreement[i] += adjusted_rand_score(
-                    partitions[i][rows],
-                    merge_linked(resampled, resampled_labels, threshold),
-                )
+            merged = threads(
+                delayed(merge_linked)(resampled, resampled_labels, t)
+                for t in MERGE_THRESHOLD_GRID
+            )
+            agreement += [
+                adjusted_rand_score(partition[rows], again)
+                for partition, again in zip(partitions, merged)
+            ]
         agreement /= REPRODUCIBILITY_RESAMPLES
     # one cluster, or every point alone, agrees with itself on any subset
     # (the index is 1 by definition) and says nothing about the classes
@@ -951,6 +972,49 @@ def reproducible_threshold(
         for partition, kept in zip(partitions, reproducible)
     ]
     return float(MERGE_THRESHOLD_GRID[int(np.argmax(significance))])
+
+
+def label_free_threshold(
+    features: np.ndarray,
+    links: sparse.csr_matrix,
+    labels: np.ndarray,
+    *,
+    resample: Callable[[np.ndarray], tuple[sparse.csr_matrix, np.ndarray]],
+    random_state=None,
+    n_jobs: int | None = None,
+) -> float:
+    """:func:`reproducible_threshold` of an input of distinct ``features``,
+    on a sample of :func:`neighborhood_rows` when it has more than
+    ``RULE_MAX_POINTS`` of them."""
+    if labels.size > RULE_MAX_POINTS:
+        rows = neighborhood_rows(features, RULE_MAX_POINTS, random_state)
+        links, labels = resample(rows)
+        resample = partial(_resample_within, resample, rows)
+    return reproducible_threshold(
+        links, labels, resample=resample, random_state=random_state, n_jobs=n_jobs
+    )
+
+
+def _resample_within(resample, rows, subset):
+    return resample(rows[subset])
+
+
+def neighborhood_rows(
+    features: np.ndarray, n_rows: int, random_state=None
+) -> np.ndarray:
+    """About ``n_rows`` rows (sorted) made of the nearest rows, in euclidean
+    distance, of ``RULE_SAMPLE_SEEDS`` random rows: ``n_rows //
+    RULE_SAMPLE_SEEDS`` each, fewer where two neighborhoods overlap."""
+    rng = check_random_state(0 if random_state is None else random_state)
+    seeds = rng.choice(features.shape[0], RULE_SAMPLE_SEEDS, replace=False)
+    per_seed = n_rows // RULE_SAMPLE_SEEDS
+    squared_norms = np.einsum("ij,ij->i", features, features)
+    nearest = []
+    for seed in seeds:
+        # ranks like the distance to the seed: |x|^2 - 2 x.seed
+        distance = squared_norms - 2 * features @ features[seed]
+        nearest.append(np.argpartition(distance, per_seed - 1)[:per_seed])
+    return np.unique(np.concatenate(nearest))
 
 
 def resampled_links(
