@@ -531,3 +531,18 @@ def test_a_cluster_count_widens_the_merge_graph_for_large_classes():
     assert widen(10, 10, 900, 20) == 15
     # never narrower than the fitted or given graph
     assert widen(30, 10, 100, 50) == 30
+
+
+def test_the_rule_samples_whole_neighborhoods_so_classes_keep_their_density():
+    # 100 tight, far-apart blobs of 50 points: each seed's nearest 50 rows
+    # are its blob, so a blob is in the sample whole or not at all (a
+    # uniform sample of the same size would thin every blob)
+    rng = np.random.default_rng(0)
+    centres = rng.normal(size=(100, 16)) * 10
+    X = np.repeat(centres, 50, axis=0) + rng.normal(scale=0.01, size=(5000, 16))
+    blob = np.repeat(np.arange(100), 50)
+    rows = _decode.neighborhood_rows(X, 50 * _decode.RULE_SAMPLE_SEEDS, 0)
+    assert np.array_equal(rows, np.unique(rows))
+    counts = np.bincount(blob[rows], minlength=100)
+    assert set(counts) <= {0, 50}
+    assert 50 * 2 <= rows.size <= 50 * _decode.RULE_SAMPLE_SEEDS
