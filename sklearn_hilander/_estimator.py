@@ -131,16 +131,18 @@ class HiLanderClustering(ClusterMixin, BaseEstimator):
         every class cut to a half, a quarter and an eighth of its points,
         against how far a point's farthest merge-graph neighbor lies; the
         input's threshold is interpolated between them (a network file
-        brings the values stored with it; the bundled network's merge
-        nothing). Where the curve cannot tell, a
+        brings the values stored with it). Where the curve cannot tell, a
         network lent through ``pretrained=`` to features of another width
         (the curve belongs to the features it was measured on) or an input
         sampling its classes far more densely than the labelled data did,
         the threshold is chosen without labels, with a warning: of the
         thresholds whose partitions are about the most reproducible on
         three random subsets of the input, each clustered again, the one
-        whose partition is the most significant. ``float("inf")`` merges
-        nothing. Lower merges more.
+        whose partition is the most significant (above 40,000 points,
+        judged on a sample of whole neighborhoods). The bundled network
+        holds no curve and chooses every input's threshold this way,
+        without a warning; this costs several times the clustering itself.
+        ``float("inf")`` merges nothing. Lower merges more.
     merge_n_neighbors : "auto" or int, default="auto"
         Neighbors per point in the graph the merging step works on (the
         hierarchy keeps ``n_neighbors``): large classes need more edges per
@@ -155,8 +157,7 @@ class HiLanderClustering(ClusterMixin, BaseEstimator):
         each clustering then uses the merge threshold whose merge leaves the
         number of clusters nearest this, found by bisection (a dozen merges
         of the hierarchy's clusters), instead of ``merge_threshold``;
-        ``merge_threshold_`` reports the one used. It also merges with the
-        bundled network, which otherwise does not. The count can miss by a
+        ``merge_threshold_`` reports the one used. The count can miss by a
         few clusters, and cannot exceed the hierarchy's own clusters by
         much. With ``merge_n_neighbors="auto"`` the merge graph then gives
         each point at least a third of the class size the count implies as
@@ -940,18 +941,21 @@ class HiLanderClustering(ClusterMixin, BaseEstimator):
             hierarchy.merge_n_neighbors or self._effective_merge_n_neighbors()
         )
         similarity = hierarchy.sampling_similarity
+        merge_thresholds = self._merge_thresholds()
+        # a network without measurements (the bundled one) chooses without
+        # labels by design; only a measured curve that misses X is news
         if (
             self.n_clusters is None
             and similarity is not None
-            and self._merge_thresholds().out_of_reach(similarity)
+            and merge_thresholds.measured
+            and merge_thresholds.out_of_reach(similarity)
         ):
             warnings.warn(
-                "The fitted merge thresholds do not reach X (they were measured "
-                "on features of another width, or X samples its classes far more "
-                "densely than the labelled data did, or comes from another "
-                "domain), so one was chosen without labels (the most significant "
-                "of the most reproducible partitions); fit on labelled data like "
-                "X, or pass merge_threshold or n_clusters.",
+                "The fitted merge thresholds do not reach X (X samples its "
+                "classes far more densely than the labelled data did, or comes "
+                "from another domain), so one was chosen without labels (the "
+                "most significant of the most reproducible partitions); fit on "
+                "labelled data like X, or pass merge_threshold or n_clusters.",
                 UserWarning,
                 stacklevel=_caller_stacklevel(),
             )
@@ -1011,6 +1015,16 @@ class HiLanderClustering(ClusterMixin, BaseEstimator):
             # clusters as intents), so the
             # threshold is chosen without labels
             merge_curve = MergeThresholds.unmeasured()
+            if self.n_clusters is None and self.merge_threshold == "auto":
+                warnings.warn(
+                    f"The lent network's merge thresholds were measured on "
+                    f"features of width {curve_width}, not X's {X.shape[1]}, so "
+                    "one is chosen without labels for each input (the most "
+                    "significant of the most reproducible partitions); pass "
+                    "merge_threshold or n_clusters to set it.",
+                    UserWarning,
+                    stacklevel=_caller_stacklevel(),
+                )
         merge_curve = merge_curve.as_curve()
         self.merge_threshold_curve_ = merge_curve
         self.merge_n_neighbors_ = int(merge_n_neighbors)

@@ -7,6 +7,7 @@ import pytest
 from sklearn.base import clone
 
 from sklearn_hilander import HiLanderClustering
+from sklearn_hilander._decode import MERGE_THRESHOLD_GRID
 from sklearn_hilander.datasets import make_embeddings
 from sklearn_hilander.metrics import bcubed_f_score
 
@@ -275,13 +276,13 @@ def test_n_clusters_sets_how_many_clusters_each_clustering_finds():
     right = copy.deepcopy(est).set_params(n_clusters=truth).fit(X_new)
     wrong = copy.deepcopy(est).set_params(n_clusters=4 * truth).fit(X_new)
     assert right.score(X_new, y_new) > wrong.score(X_new, y_new) + 0.1
-    # the bundled network merges when told a number, and does not otherwise
+    # the bundled network meets a number it is told, and otherwise merges at
+    # a threshold of the grid chosen without labels
     bundled = HiLanderClustering(n_clusters=truth, random_state=0).fit(X_new)
     assert np.isfinite(bundled.merge_threshold_)
     assert abs(np.log(bundled.n_clusters_ / truth)) < np.log(1.2)
-    assert not np.isfinite(
-        HiLanderClustering(random_state=0).fit(X_new).merge_threshold_
-    )
+    untold = HiLanderClustering(random_state=0).fit(X_new).merge_threshold_
+    assert untold in MERGE_THRESHOLD_GRID
 
 
 def test_n_clusters_beyond_the_rows_is_a_clear_error_before_training():
@@ -334,11 +335,14 @@ def test_a_count_is_met_where_the_hierarchy_linked_everything():
     # one class's rows: the hierarchy links them into one cluster, and a count
     # above one is met by points leaving it, not ignored
     X, y = make_embeddings(10, 8, random_state=1)
+    # (a link threshold of 0 lets every point link to a denser neighbor)
     one_class = X[y == y[0]]
-    alone = HiLanderClustering(random_state=0).fit(one_class)
+    alone = HiLanderClustering(link_threshold=0.0, random_state=0).fit(one_class)
     assert alone.n_clusters_per_level_[-1] == 1  # what this test is about
     for n_clusters in (2, 5, 10):
-        est = HiLanderClustering(n_clusters=n_clusters, random_state=0)
+        est = HiLanderClustering(
+            n_clusters=n_clusters, link_threshold=0.0, random_state=0
+        )
         est.fit(one_class)
         assert abs(np.log(est.n_clusters_ / n_clusters)) < np.log(1.2)
 

@@ -4,6 +4,7 @@ import copy
 import json
 import os
 import pickle
+import warnings
 
 import numpy as np
 import pytest
@@ -13,6 +14,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from benchmarks.baselines import singletons_for_noise
+from benchmarks.quality import data_sets as quality_data_sets
 from sklearn_hilander import HiLanderClustering
 from sklearn_hilander._decode import MERGE_THRESHOLD_GRID
 from sklearn_hilander.datasets import make_embeddings
@@ -50,25 +52,28 @@ def _published_dev_row(data_set):
         return json.load(handle)["dev"][data_set]
 
 
-def test_bundled_network_on_unseen_omniglot(omniglot):
-    """Without labels, ahead of Leiden carried from any other dev set and of
-    DBSCAN/HDBSCAN tuned with Omniglot's labels, on BCubed F (not on
-    pairwise F: Leiden tuned on the harder synthetic set scores 0.447
-    there, the bundled network 0.402; docs/pretrained.md), and equal to the
-    published row."""
-    _, _, X_test, y_test = omniglot
+@pytest.mark.parametrize("data_set", ["omniglot", "hwu64", "synthetic-easier"])
+def test_bundled_network_on_unseen_dev_sets(data_set):
+    """Without labels, ahead on both scores of Leiden carried from any other
+    dev set and of DBSCAN/HDBSCAN tuned with the set's own labels (the dev
+    sets where the bundled network wins; docs/pretrained.md has the two where
+    it does not), and equal to the published row."""
+    ((_, _, _, _, X_test, y_test),) = quality_data_sets([data_set])
     labels = HiLanderClustering(random_state=0).fit_predict(X_test)
     ours = bcubed_f_score(y_test, labels), pairwise_f_score(y_test, labels)
-    published = _published_dev_row("omniglot")
+    published = _published_dev_row(data_set)
     np.testing.assert_allclose(
         ours, [published["bundled"]["Fb"], published["bundled"]["Fp"]], atol=0.005
     )
     rivals = list(published["leiden_from"].values()) + list(
         published["tuned_here"].values()
     )
-    # measured 0.543 against 0.528 for the best carried Leiden (from the
-    # harder synthetic set) and 0.489 for tuned HDBSCAN
-    assert ours[0] > max(r["Fb"] for r in rivals) + 0.005, (ours, rivals)
+    # measured leads of 0.08 and more on Omniglot and HWU64, 0.006 to 0.013
+    # on the easier synthetic set (against Leiden tuned on HWU64 and on the
+    # harder synthetic set)
+    margin = 0.004 if data_set == "synthetic-easier" else 0.05
+    assert ours[0] > max(r["Fb"] for r in rivals) + margin, (ours, rivals)
+    assert ours[1] > max(r["Fp"] for r in rivals) + margin, (ours, rivals)
 
 
 def test_meta_trained_network_survives_clone_through_pretrained(
@@ -111,10 +116,13 @@ def test_the_merge_threshold_curve_travels_to_features_of_the_same_width_only(
             lent = HiLanderClustering(pretrained=source, random_state=0).fit(wider)
         assert lent.merge_threshold_curve_.shape == (0, 2)
         assert lent.merge_threshold_ in MERGE_THRESHOLD_GRID
-        # ... and a network saved from there carries no measurement either
+        # ... and a network saved from there carries no measurement either:
+        # like the bundled network, it chooses without labels by design,
+        # which is no news to warn about
         lent.save_network(tmp_path / "lent.npz")
         again = HiLanderClustering(pretrained=str(tmp_path / "lent.npz"))
-        with pytest.warns(UserWarning, match="chosen without labels"):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
             again.set_params(random_state=0).fit(wider)
         assert again.merge_threshold_curve_.shape == (0, 2)
         np.testing.assert_array_equal(again.labels_, lent.labels_)
