@@ -293,32 +293,11 @@ def _contract_arrays(
 ):  # pragma: no cover - compiled; tested through _contract
     n = labels.size
     nnz = indptr[n]
-    # the graph's columns, each listing its rows in ascending order
-    column_ptr = np.zeros(n + 1, dtype=np.int64)
-    for e in range(nnz):
-        column_ptr[indices[e] + 1] += 1
-    for i in range(n):
-        column_ptr[i + 1] += column_ptr[i]
-    fill = column_ptr[:n].copy()
-    column_rows = np.empty(nnz, dtype=np.int64)
-    column_values = np.empty(nnz)
-    for i in range(n):
-        for e in range(indptr[i], indptr[i + 1]):
-            j = indices[e]
-            column_rows[fill[j]] = i
-            column_values[fill[j]] = data[e]
-            fill[j] += 1
-    # each cluster's nodes in ascending order
-    member_ptr = np.zeros(n_clusters + 1, dtype=np.int64)
-    for i in range(n):
-        member_ptr[labels[i] + 1] += 1
-    for c in range(n_clusters):
-        member_ptr[c + 1] += member_ptr[c]
-    fill = member_ptr[:n_clusters].copy()
-    members = np.empty(n, dtype=np.int64)
-    for i in range(n):
-        members[fill[labels[i]]] = i
-        fill[labels[i]] += 1
+    column_ptr, column_rows, column_values = _transpose(indptr, indices, data, n)
+    # each cluster's nodes in ascending order: the membership matrix's columns
+    member_ptr, members, _ = _transpose(
+        np.arange(n + 1), labels, np.ones(n), n_clusters
+    )
     # column b of the result: over the nodes j of b in ascending order, the
     # links of column j summed by the cluster of their row (each sum over
     # the rows in ascending order), added up cluster by cluster
@@ -364,22 +343,33 @@ def _contract_arrays(
                 out_values[n_out] = cluster_sums[a]
                 n_out += 1
         out_columns[b + 1] = n_out
-    # transposed into rows, each listing its columns in ascending order
-    row_ptr = np.zeros(n_clusters + 1, dtype=np.int64)
-    for e in range(n_out):
-        row_ptr[out_rows[e] + 1] += 1
-    for a in range(n_clusters):
-        row_ptr[a + 1] += row_ptr[a]
-    fill = row_ptr[:n_clusters].copy()
-    row_columns = np.empty(n_out, dtype=np.int64)
-    row_values = np.empty(n_out)
-    for b in range(n_clusters):
-        for e in range(out_columns[b], out_columns[b + 1]):
-            a = out_rows[e]
-            row_columns[fill[a]] = b
-            row_values[fill[a]] = out_values[e]
-            fill[a] += 1
-    return row_ptr, row_columns, row_values
+    # the result's columns were built; its rows are what the caller reads
+    return _transpose(out_columns, out_rows[:n_out], out_values[:n_out], n_clusters)
+
+
+@numba.njit(cache=True, nogil=True)
+def _transpose(
+    indptr, indices, data, n_columns
+):  # pragma: no cover - compiled; tested through _contract
+    """The compressed columns of a compressed-row matrix (or the reverse),
+    each listing its rows in ascending order."""
+    n_rows = indptr.size - 1
+    nnz = indptr[n_rows]
+    column_ptr = np.zeros(n_columns + 1, dtype=np.int64)
+    for e in range(nnz):
+        column_ptr[indices[e] + 1] += 1
+    for j in range(n_columns):
+        column_ptr[j + 1] += column_ptr[j]
+    fill = column_ptr[:n_columns].copy()
+    rows = np.empty(nnz, dtype=np.int64)
+    values = np.empty(nnz, dtype=data.dtype)
+    for i in range(n_rows):
+        for e in range(indptr[i], indptr[i + 1]):
+            j = indices[e]
+            rows[fill[j]] = i
+            values[fill[j]] = data[e]
+            fill[j] += 1
+    return column_ptr, rows, values
 
 
 def _row_best(matrix: sparse.csr_matrix, values: np.ndarray):
@@ -473,6 +463,25 @@ def _move_nodes(
 # numba comes with pynndescent; `cache` keeps the compiled code on disk, so
 # only the first process pays the compilation.
 @numba.njit(cache=True, nogil=True)
+def _links_by_cluster(
+    i, indptr, indices, weights, labels, linked, seen, touched
+):  # pragma: no cover - compiled; tested through _move_nodes
+    """Node ``i``'s links summed by the cluster at their other end, in the
+    row's order: ``linked[c]`` for each ``c`` of ``touched[:n]`` (in the
+    order first met, each flagged in ``seen``); returns ``n``."""
+    n_touched = 0
+    for e in range(indptr[i], indptr[i + 1]):
+        c = labels[indices[e]]
+        if not seen[c]:
+            seen[c] = True
+            linked[c] = 0.0
+            touched[n_touched] = c
+            n_touched += 1
+        linked[c] += weights[e]
+    return n_touched
+
+
+@numba.njit(cache=True, nogil=True)
 def _climb(
     indptr,
     indices,
@@ -500,15 +509,9 @@ def _climb(
         n_can_gain = 0
         for i in range(n):
             own = labels[i]
-            n_touched = 0
-            for e in range(indptr[i], indptr[i + 1]):
-                c = labels[indices[e]]
-                if not seen[c]:
-                    seen[c] = True
-                    linked[c] = 0.0
-                    touched[n_touched] = c
-                    n_touched += 1
-                linked[c] += weights[e]
+            n_touched = _links_by_cluster(
+                i, indptr, indices, weights, labels, linked, seen, touched
+            )
             cost = merge_threshold * node_sizes[i]
             stay = -cost * (sizes[own] - node_sizes[i])
             if seen[own]:
@@ -552,15 +555,9 @@ def _climb(
             queued[i] = False
             own = labels[i]
             size_i = node_sizes[i]
-            n_touched = 0
-            for e in range(indptr[i], indptr[i + 1]):
-                c = labels[indices[e]]
-                if not seen[c]:
-                    seen[c] = True
-                    linked[c] = 0.0
-                    touched[n_touched] = c
-                    n_touched += 1
-                linked[c] += weights[e]
+            n_touched = _links_by_cluster(
+                i, indptr, indices, weights, labels, linked, seen, touched
+            )
             cost = merge_threshold * size_i
             own_linked = linked[own] if seen[own] else 0.0
             best = own
