@@ -6,7 +6,10 @@ its own, under a time limit:
 
 - ``knn``: the kNN graph alone (k = 10), the floor any graph method pays;
 - ``hilander``: ``HiLanderClustering().fit_predict`` with the bundled network
-  (inference only: graph, network, decoding);
+  (inference only: graph, network, decoding, and the label-free choice of
+  the merge threshold);
+- ``no-merge``: the same with ``merge_threshold=float("inf")``, which skips
+  the merge and its threshold's choice;
 - ``train``: meta-training ``fit(X, y)`` with ``max_iter=5`` epochs and a
   fixed threshold (the per-epoch cost is what grows with n);
 - ``finch``: FINCH (cosine);
@@ -44,10 +47,11 @@ RESULTS = os.path.join(ROOT, "docs", "scaling_results.json")
 TABLE = os.path.join(ROOT, "docs", "scaling_results.md")
 IMAGES = os.path.join(ROOT, "docs", "images")
 SIZES = [10_000, 30_000, 100_000, 300_000, 1_000_000]
-METHODS = ["knn", "hilander", "train", "finch", "hdbscan", "dbscan"]
+METHODS = ["knn", "hilander", "no-merge", "train", "finch", "hdbscan", "dbscan"]
 LABELS = {
     "knn": "kNN graph alone (k=10)",
     "hilander": "HiLanderClustering inference",
+    "no-merge": 'HiLanderClustering inference, merge_threshold=float("inf")',
     "train": "HiLanderClustering meta-training (5 epochs)",
     "finch": "FINCH",
     "hdbscan": "HDBSCAN",
@@ -84,6 +88,13 @@ def run_method(method: str, X, y):
         from sklearn_hilander import HiLanderClustering
 
         return HiLanderClustering(random_state=0, n_jobs=-1).fit_predict(X)
+    if method == "no-merge":
+        from sklearn_hilander import HiLanderClustering
+
+        # the bundled network without its label-free merge: the fast path
+        return HiLanderClustering(
+            merge_threshold=float("inf"), random_state=0, n_jobs=-1
+        ).fit_predict(X)
     if method == "train":
         from sklearn_hilander import HiLanderClustering
 
@@ -152,7 +163,12 @@ def warm_up(method: str, n: int) -> float:
     start = time.perf_counter()
     X, y = make_data(WARM_UP_SAMPLES)
     run_method(method, X, y)
-    if n > EXACT_SEARCH_MAX_SAMPLES and method in ("knn", "hilander", "train"):
+    if n > EXACT_SEARCH_MAX_SAMPLES and method in (
+        "knn",
+        "hilander",
+        "no-merge",
+        "train",
+    ):
         _approximate_knn(
             normalize_rows(X),
             n_neighbors=10,
@@ -428,9 +444,30 @@ def verdict(results: dict) -> list[str]:
             "network and, since the bundled network merges, the label-free "
             "choice of its merge threshold: three more clusterings of 80% of "
             "the input (of a 40,000-point sample above 40,000 points) and "
-            'fifteen merges of each. `merge_threshold=float("inf")` (no '
-            "merging) skips that choice, and a meta-trained model reads its "
-            "threshold from the fitted curve instead; neither is timed here."
+            "fifteen merges of each. "
+            '`merge_threshold=float("inf")` skips the merge and that choice '
+            "(its row above, and the bullet below); a meta-trained model "
+            "reads its threshold from the fitted curve instead."
+        )
+    fast = {
+        n: _ok(results, "no-merge", n)["seconds"] / _ok(results, "knn", n)["seconds"]
+        for n in sizes
+        if _ok(results, "no-merge", n) and _ok(results, "knn", n)
+    }
+    if fast:
+        lines.append(
+            '- Without merging (`merge_threshold=float("inf")`, separate '
+            "processes): "
+            + ", ".join(f"{r:.2f}x at {n:,}" for n, r in fast.items())
+            + " the kNN graph's time; BCubed F "
+            + ", ".join(f"{_ok(results, 'no-merge', n)['fb']:.3f}" for n in fast)
+            + " against the default's "
+            + ", ".join(
+                f"{_ok(results, 'hilander', n)['fb']:.3f}"
+                for n in fast
+                if _ok(results, "hilander", n)
+            )
+            + "."
         )
     largest = max(sizes) if sizes else None
     entry = _ok(results, "hilander", largest) if largest else None
