@@ -315,16 +315,16 @@ def _contract_arrays(
     for b in range(n_clusters):
         n_clusters_touched = 0
         for m in range(member_ptr[b], member_ptr[b + 1]):
-            j = members[m]
-            n_nodes_touched = 0
-            for e in range(column_ptr[j], column_ptr[j + 1]):
-                a = labels[column_rows[e]]
-                if not node_seen[a]:
-                    node_seen[a] = True
-                    node_sums[a] = 0.0
-                    node_touched[n_nodes_touched] = a
-                    n_nodes_touched += 1
-                node_sums[a] += column_values[e]
+            n_nodes_touched = _links_by_cluster(
+                members[m],
+                column_ptr,
+                column_rows,
+                column_values,
+                labels,
+                node_sums,
+                node_seen,
+                node_touched,
+            )
             for t in range(n_nodes_touched):
                 a = node_touched[t]
                 node_seen[a] = False
@@ -466,7 +466,7 @@ def _move_nodes(
 @numba.njit(cache=True, nogil=True)
 def _links_by_cluster(
     i, indptr, indices, weights, labels, linked, seen, touched
-):  # pragma: no cover - compiled; tested through _move_nodes
+):  # pragma: no cover - compiled; tested through its callers
     """Node ``i``'s links summed by the cluster at their other end, in the
     row's order: ``linked[c]`` for each ``c`` of ``touched[:n]`` (in the
     order first met, each flagged in ``seen``); returns ``n``."""
