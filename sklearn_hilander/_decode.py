@@ -457,12 +457,6 @@ def _move_nodes(
     return labels, int(n_moved)
 
 
-# The climb visits nodes one at a time, each move changing what the next
-# visit sees, so it cannot be vectorised; compiled, it runs about a hundred
-# times faster than in Python, which the label-free merge rule needs (it
-# merges every input at fifteen thresholds, on the input and on resamples).
-# numba comes with pynndescent; `cache` keeps the compiled code on disk, so
-# only the first process pays the compilation.
 @numba.njit(cache=True, nogil=True)
 def _links_by_cluster(
     i, indptr, indices, weights, labels, linked, seen, touched
@@ -482,6 +476,12 @@ def _links_by_cluster(
     return n_touched
 
 
+# The climb visits nodes one at a time, each move changing what the next
+# visit sees, so it cannot be vectorised; compiled, it runs about a hundred
+# times faster than in Python, which the label-free merge rule needs (it
+# merges every input at fifteen thresholds, on the input and on resamples).
+# numba comes with pynndescent; `cache` keeps the compiled code on disk, so
+# only the first process pays the compilation.
 @numba.njit(cache=True, nogil=True)
 def _climb(
     indptr,
