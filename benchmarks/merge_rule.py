@@ -1,0 +1,264 @@
+"""How well the bundled network's label-free merge rule picks its threshold,
+and how alternative rules would have done.
+
+The bundled network merges each input at a threshold chosen without labels
+(``_decode.reproducible_threshold``: of the thresholds of the grid whose
+partitions are about as reproducible, in adjusted Rand index over three
+resamples of 80% of the points, as the most reproducible one, the most
+significant). This script records, on every input, what that rule sees: the
+partition at each threshold of the grid, its agreement with each resample,
+its significance, and (with the labels, which the rule never sees) its
+BCubed and pairwise F. It then replays the shipped rule and alternatives on
+those records and reports each rule's *regret*: the best mean of BCubed F
+and pairwise F on the grid less the one of the threshold it picks.
+
+Inputs: the 17 training sets of the bundled network
+(``examples/train_pretrained_model.py``), on which any rule must be chosen,
+and the five dev sets of ``benchmarks/quality.py``, which no rule may be
+tuned on. Writes ``docs/merge_rule_results.{json,md}``.
+
+    python -m benchmarks.merge_rule   # about 10 minutes on 2 cores
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+from unittest import mock
+
+import numpy as np
+from sklearn.metrics import adjusted_rand_score
+from sklearn.utils import check_random_state
+
+from examples.train_pretrained_model import training_sets
+from sklearn_hilander import HiLanderClustering, _decode
+from sklearn_hilander.metrics import bcubed_f_score, pairwise_f_score
+
+from ._report import DOCS, publish
+from .quality import data_sets
+
+DEV_SETS = (
+    "omniglot",
+    "hwu64",
+    "synthetic-easier",
+    "synthetic-harder",
+    "synthetic-tiny",
+)
+# the grid the rule chooses from, and no merging at all after it
+GRID = np.append(_decode.MERGE_THRESHOLD_GRID, np.inf)
+NO_MERGE = GRID.size - 1
+
+
+def record(X, y) -> dict:
+    """Cluster ``X`` with the bundled network and record, per threshold of
+    ``GRID``, what the label-free rule sees and what the labels say."""
+    seen = {}
+    rule = _decode.reproducible_threshold
+
+    def recorder(links, labels, *, resample, random_state=None, n_jobs=None):
+        seen.update(links=links, labels=labels, resample=resample)
+        seen["random_state"] = random_state
+        return rule(
+            links, labels, resample=resample, random_state=random_state, n_jobs=n_jobs
+        )
+
+    with mock.patch.object(_decode, "reproducible_threshold", recorder):
+        model = HiLanderClustering()
+        model.fit_predict(X)
+    links, labels = seen["links"], seen["labels"]
+    if labels.size != len(y):
+        raise ValueError("the records assume inputs without duplicate rows")
+
+    def merged(graph, start, threshold):
+        if np.isinf(threshold):
+            return start
+        return _decode.merge_linked(graph, start, threshold)
+
+    partitions = [merged(links, labels, t) for t in GRID]
+    # the same subsets the rule drew, in the same order
+    rng = check_random_state(
+        0 if seen["random_state"] is None else seen["random_state"]
+    )
+    n_rows = int(_decode.RESAMPLE_SHARE * labels.size)
+    agreement = []
+    for _ in range(_decode.REPRODUCIBILITY_RESAMPLES):
+        rows = np.sort(rng.choice(labels.size, n_rows, replace=False))
+        graph, start = seen["resample"](rows)
+        agreement.append(
+            [
+                adjusted_rand_score(p[rows], merged(graph, start, t))
+                for p, t in zip(partitions, GRID)
+            ]
+        )
+    return {
+        "n": int(labels.size),
+        "chosen": float(model.merge_threshold_),
+        "n_clusters": [int(p.max()) + 1 for p in partitions],
+        "agreement": agreement,
+        "significance": [_decode.partition_significance(links, p) for p in partitions],
+        "bcubed_f": [bcubed_f_score(y, p) for p in partitions],
+        "pairwise_f": [pairwise_f_score(y, p) for p in partitions],
+    }
+
+
+def _most_significant(entry, keep):
+    significance = np.where(keep, entry["significance"], -np.inf)
+    return int(np.argmax(significance))
+
+
+def _agreement(entry, resamples=None):
+    agreement = np.array(entry["agreement"])[:resamples].mean(axis=0)
+    k = np.array(entry["n_clusters"])
+    # as the rule: the trivial partitions say nothing; no merging is not
+    # on its grid
+    agreement[~((k > 1) & (k < entry["n"]))] = -np.inf
+    agreement[NO_MERGE] = -np.inf
+    return agreement
+
+
+def shipped(entry, tolerance=_decode.REPRODUCIBILITY_TOLERANCE, resamples=None):
+    agreement = _agreement(entry, resamples)
+    return _most_significant(entry, agreement >= agreement.max() - tolerance)
+
+
+def contiguous(entry, tolerance):
+    """The most significant of the unbroken run of thresholds around the
+    most reproducible one whose agreement stays within ``tolerance``."""
+    agreement = _agreement(entry)
+    best = int(np.argmax(agreement))
+    floor = agreement[best] - tolerance
+    low = best
+    while low > 0 and agreement[low - 1] >= floor:
+        low -= 1
+    high = best
+    while high < agreement.size - 1 and agreement[high + 1] >= floor:
+        high += 1
+    keep = np.zeros(agreement.size, bool)
+    keep[low : high + 1] = True
+    return _most_significant(entry, keep)
+
+
+def scalarized(entry, weight):
+    """Agreement plus ``weight`` times significance over its maximum."""
+    significance = np.array(entry["significance"])
+    return int(
+        np.argmax(_agreement(entry) + weight * significance / significance.max())
+    )
+
+
+def _score(entry):
+    return (np.array(entry["bcubed_f"]) + np.array(entry["pairwise_f"])) / 2
+
+
+RULES = {
+    "shipped (ARI within 0.05 of the best, then the most significant)": shipped,
+    "the best threshold of the grid (needs labels)": lambda e: int(
+        np.argmax(_score(e))
+    ),
+    "no merging": lambda e: NO_MERGE,
+    "shipped, two resamples instead of three": lambda e: shipped(e, resamples=2),
+    "shipped, tolerance 0.1": lambda e: shipped(e, tolerance=0.1),
+    "unbroken run around the most reproducible, tolerance 0.05": lambda e: contiguous(
+        e, 0.05
+    ),
+    "unbroken run around the most reproducible, tolerance 0.1": lambda e: contiguous(
+        e, 0.1
+    ),
+    "agreement + significance / its maximum": lambda e: scalarized(e, 1.0),
+}
+
+
+def _threshold(index):
+    return "none" if index == NO_MERGE else f"{GRID[index]:.4g}"
+
+
+def markdown(results: dict) -> list[str]:
+    lines = [
+        "# The bundled network's merge rule, replayed",
+        "",
+        "Made by `python -m benchmarks.merge_rule`. On each input the bundled",
+        "network's hierarchy is merged at every threshold of the rule's grid",
+        "(and not at all); each rule picks one threshold without labels. Regret:",
+        "the best mean of BCubed F and pairwise F on the grid less the one",
+        "picked. Rules may be chosen on the training sets only; the dev sets",
+        "judge them.",
+        "",
+        "| rule | training sets: mean / max regret | dev sets: mean / max regret |",
+        "|---|---|---|",
+    ]
+    groups = {"train": results["training"], "dev": results["dev"]}
+    for name, rule in RULES.items():
+        cells = []
+        for entries in groups.values():
+            regret = [_score(e).max() - _score(e)[rule(e)] for e in entries.values()]
+            cells.append(f"{np.mean(regret):.3f} / {np.max(regret):.3f}")
+        lines.append(f"| {name} | {cells[0]} | {cells[1]} |")
+    lines += [
+        "",
+        "Per dev set: the threshold each rule picks, BCubed F / pairwise F, and",
+        "the number of clusters.",
+        "",
+        "| rule | " + " | ".join(results["dev"]) + " |",
+        "|---|" + "---|" * len(results["dev"]),
+    ]
+    for name, rule in RULES.items():
+        cells = []
+        for entry in results["dev"].values():
+            i = rule(entry)
+            cells.append(
+                f"{_threshold(i)}: {entry['bcubed_f'][i]:.3f} / "
+                f"{entry['pairwise_f'][i]:.3f} ({entry['n_clusters'][i]})"
+            )
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    lines += [
+        "",
+        "Per training set: the threshold the shipped rule picks, the best one and",
+        "no merging, each with its mean of BCubed F and pairwise F.",
+        "",
+        "| training set | points | shipped | best | no merging |",
+        "|---|---|---|---|---|",
+    ]
+    for set_name, entry in results["training"].items():
+        i, best = shipped(entry), int(np.argmax(_score(entry)))
+        lines.append(
+            f"| {set_name} | {entry['n']} | {_threshold(i)}: {_score(entry)[i]:.3f} "
+            f"| {_threshold(best)}: {_score(entry)[best]:.3f} "
+            f"| {_score(entry)[NO_MERGE]:.3f} |"
+        )
+    return lines
+
+
+RESULTS = os.path.join(DOCS, "merge_rule_results.json")
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--render",
+        action="store_true",
+        help="rewrite the page from the stored results without clustering",
+    )
+    if parser.parse_args(argv).render:
+        with open(RESULTS) as handle:
+            publish(markdown(json.load(handle)), RESULTS[: -len("json")] + "md")
+        return
+    results = {"training": {}, "dev": {}}
+    for name, X, y in training_sets():
+        results["training"][name] = record(X, np.asarray(y))
+        print(name, flush=True)
+    for name, _, _, _, X, y in data_sets(DEV_SETS):
+        results["dev"][name] = record(X, np.asarray(y))
+        print(name, flush=True)
+    for entries in results.values():
+        for entry in entries.values():
+            # the replay must be the rule itself
+            if not np.isclose(GRID[shipped(entry)], entry["chosen"]):
+                raise RuntimeError("the replayed rule differs from the shipped one")
+    with open(RESULTS, "w") as handle:
+        json.dump(results, handle, indent=1)
+    publish(markdown(results), os.path.join(DOCS, "merge_rule_results.md"))
+
+
+if __name__ == "__main__":
+    main()
