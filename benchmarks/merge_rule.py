@@ -17,7 +17,8 @@ Inputs: the 17 training sets of the bundled network
 and the five dev sets of ``benchmarks/quality.py``, which no rule may be
 tuned on. Writes ``docs/merge_rule_results.{json,md}``.
 
-    python -m benchmarks.merge_rule   # about 10 minutes on 2 cores
+    python -m benchmarks.merge_rule            # a few minutes on 2 cores
+    python -m benchmarks.merge_rule --render   # the page from the stored results
 """
 
 from __future__ import annotations
@@ -230,6 +231,7 @@ def markdown(results: dict) -> list[str]:
 
 
 RESULTS = os.path.join(DOCS, "merge_rule_results.json")
+PAGE = os.path.join(DOCS, "merge_rule_results.md")
 
 
 def main(argv=None):
@@ -241,7 +243,7 @@ def main(argv=None):
     )
     if parser.parse_args(argv).render:
         with open(RESULTS) as handle:
-            publish(markdown(json.load(handle)), RESULTS[: -len("json")] + "md")
+            publish(markdown(json.load(handle)), PAGE)
         return
     results = {"training": {}, "dev": {}}
     for name, X, y in training_sets():
@@ -257,7 +259,7 @@ def main(argv=None):
                 raise RuntimeError("the replayed rule differs from the shipped one")
     with open(RESULTS, "w") as handle:
         json.dump(results, handle, indent=1)
-    publish(markdown(results), os.path.join(DOCS, "merge_rule_results.md"))
+    publish(markdown(results), PAGE)
 
 
 if __name__ == "__main__":
