@@ -292,7 +292,7 @@ class HiLanderClustering(ClusterMixin, BaseEstimator):
         Classes seen in meta-training.
     scale_ : float
         Feature scale used by ``metric="euclidean"`` (1.0 for cosine).
-    whitening_ : ndarray of shape (n_features_in_, n_features_in_) or None
+    whitening_ : ndarray of shape (`n_features_in_`, `n_features_in_`) or None
         The within-class whitening learned in ``fit(X, y)``; None when
         none is applied (``whitening_shrinkage_`` 1, or a network
         that was not meta-trained on features of this width).
