@@ -2,15 +2,17 @@
 and how alternative rules would have done.
 
 The bundled network merges each input at a threshold chosen without labels
-(``_decode.reproducible_threshold``: of the thresholds of the grid whose
-partitions are about as reproducible, in adjusted Rand index over three
-resamples of 80% of the points, as the most reproducible one, the most
-significant). This script records, on every input, what that rule sees: the
+(``_decode.reproducible_threshold``: of the unbroken run of grid thresholds
+around the most reproducible one, in adjusted Rand index over three
+resamples of 80% of the points, the one whose partition explains the links
+best). This script records, on every input, what that rule sees: the
 partition at each threshold of the grid, its agreement with each resample,
-its significance, and (with the labels, which the rule never sees) its
-BCubed and pairwise F. It then replays the shipped rule and alternatives on
-those records and reports each rule's *regret*: the best mean of BCubed F
-and pairwise F on the grid less the one of the threshold it picks.
+the two parts of its likelihood gain (the clusters' part, or significance,
+and the part across clusters) and, with the labels the rule never sees, its
+BCubed and pairwise F. It
+then replays the shipped rule and alternatives on those records and reports
+each rule's *regret*: the best mean of BCubed F and pairwise F on the grid
+less the one of the threshold it picks.
 
 Inputs: the 17 training sets of the bundled network
 (``examples/train_pretrained_model.py``), on which any rule must be chosen,
@@ -92,20 +94,25 @@ def record(X, y) -> dict:
                 for p, t in zip(partitions, GRID)
             ]
         )
+    likelihood = [_decode._likelihood_parts(links, p) for p in partitions]
     return {
         "n": int(labels.size),
         "chosen": float(model.merge_threshold_),
         "n_clusters": [int(p.max()) + 1 for p in partitions],
         "agreement": agreement,
-        "significance": [_decode.partition_significance(links, p) for p in partitions],
+        "significance": [parts[0] for parts in likelihood],
+        "across": [parts[1] for parts in likelihood],
         "bcubed_f": [bcubed_f_score(y, p) for p in partitions],
         "pairwise_f": [pairwise_f_score(y, p) for p in partitions],
     }
 
 
-def _most_significant(entry, keep):
-    significance = np.where(keep, entry["significance"], -np.inf)
-    return int(np.argmax(significance))
+def _gain(entry, across_weight=_decode.ACROSS_PART_WEIGHT):
+    return np.array(entry["significance"]) + across_weight * np.array(entry["across"])
+
+
+def _best_of(entry, keep, criterion):
+    return int(np.argmax(np.where(keep, criterion, -np.inf)))
 
 
 def _agreement(entry, resamples=None):
@@ -118,53 +125,51 @@ def _agreement(entry, resamples=None):
     return agreement
 
 
-def shipped(entry, tolerance=_decode.REPRODUCIBILITY_TOLERANCE, resamples=None):
+def shipped(entry, resamples=None, across_weight=_decode.ACROSS_PART_WEIGHT):
     agreement = _agreement(entry, resamples)
-    return _most_significant(entry, agreement >= agreement.max() - tolerance)
+    run = _decode.reproducible_run(agreement, _decode.REPRODUCIBILITY_TOLERANCE)
+    return _best_of(entry, run, _gain(entry, across_weight))
 
 
-def contiguous(entry, tolerance):
-    """The most significant of the unbroken run of thresholds around the
-    most reproducible one whose agreement stays within ``tolerance``."""
+def within(entry, tolerance, criterion):
+    """Every threshold within ``tolerance`` of the most reproducible one,
+    run or not, then the best ``criterion``."""
     agreement = _agreement(entry)
-    best = int(np.argmax(agreement))
-    floor = agreement[best] - tolerance
-    low = best
-    while low > 0 and agreement[low - 1] >= floor:
-        low -= 1
-    high = best
-    while high < agreement.size - 1 and agreement[high + 1] >= floor:
-        high += 1
-    keep = np.zeros(agreement.size, bool)
-    keep[low : high + 1] = True
-    return _most_significant(entry, keep)
+    keep = agreement >= agreement.max() - tolerance
+    return _best_of(entry, keep, criterion)
 
 
 def scalarized(entry, weight):
     """Agreement plus ``weight`` times significance over its maximum."""
-    significance = np.array(entry["significance"])
-    return int(
-        np.argmax(_agreement(entry) + weight * significance / significance.max())
-    )
+    significance = np.array(entry["significance"]) / max(entry["significance"])
+    return int(np.argmax(_agreement(entry) + weight * significance))
 
 
 def _score(entry):
     return (np.array(entry["bcubed_f"]) + np.array(entry["pairwise_f"])) / 2
 
 
+TOLERANCE = _decode.REPRODUCIBILITY_TOLERANCE
+WEIGHT = _decode.ACROSS_PART_WEIGHT
 RULES = {
-    "shipped (ARI within 0.05 of the best, then the most significant)": shipped,
+    f"shipped: the run of agreement within {TOLERANCE} of the best, then the "
+    f"highest likelihood gain (pairs across clusters weighted {WEIGHT})": shipped,
     "the best threshold of the grid (needs labels)": lambda e: int(
         np.argmax(_score(e))
     ),
     "no merging": lambda e: NO_MERGE,
     "shipped, two resamples instead of three": lambda e: shipped(e, resamples=2),
-    "shipped, tolerance 0.1": lambda e: shipped(e, tolerance=0.1),
-    "unbroken run around the most reproducible, tolerance 0.05": lambda e: contiguous(
-        e, 0.05
+    "shipped, pairs across clusters weighted 0 (the significance)": lambda e: shipped(
+        e, across_weight=0.0
     ),
-    "unbroken run around the most reproducible, tolerance 0.1": lambda e: contiguous(
-        e, 0.1
+    "shipped, pairs across clusters weighted 1 (the plain likelihood)": lambda e: (
+        shipped(e, across_weight=1.0)
+    ),
+    f"every threshold within {TOLERANCE}, not the run, then the likelihood gain": (
+        lambda e: within(e, TOLERANCE, _gain(e))
+    ),
+    "until 2026-12-07: every threshold within 0.05, then the most significant": (
+        lambda e: within(e, 0.05, np.array(e["significance"]))
     ),
     "agreement + significance / its maximum": lambda e: scalarized(e, 1.0),
 }

@@ -136,10 +136,11 @@ class HiLanderClustering(ClusterMixin, BaseEstimator):
         (the curve belongs to the features it was measured on) or an input
         sampling its classes far more densely than the labelled data did,
         the threshold is chosen without labels, with a warning: of the
-        thresholds whose partitions are about the most reproducible on
-        three random subsets of the input, each clustered again, the one
-        whose partition is the most significant (above 40,000 points,
-        judged on a sample of whole neighborhoods). The bundled network
+        thresholds around the one whose partitions are the most
+        reproducible on three random subsets of the input, each clustered
+        again, the one whose partition best explains the network's links
+        (above 40,000 points, judged on a sample of whole neighborhoods).
+        The bundled network
         holds no curve and chooses every input's threshold this way,
         without a warning; this costs several times the clustering itself.
         ``float("inf")`` merges nothing. Lower merges more.
@@ -953,9 +954,10 @@ class HiLanderClustering(ClusterMixin, BaseEstimator):
             warnings.warn(
                 "The fitted merge thresholds do not reach X (X samples its "
                 "classes far more densely than the labelled data did, or comes "
-                "from another domain), so one was chosen without labels (the "
-                "most significant of the most reproducible partitions); fit on "
-                "labelled data like X, or pass merge_threshold or n_clusters.",
+                "from another domain), so one was chosen without labels (of the "
+                "most reproducible partitions, the one that best explains the "
+                "links); fit on labelled data like X, or pass merge_threshold "
+                "or n_clusters.",
                 UserWarning,
                 stacklevel=_caller_stacklevel(),
             )
@@ -1019,9 +1021,9 @@ class HiLanderClustering(ClusterMixin, BaseEstimator):
                 warnings.warn(
                     f"The lent network's merge thresholds were measured on "
                     f"features of width {curve_width}, not X's {X.shape[1]}, so "
-                    "one is chosen without labels for each input (the most "
-                    "significant of the most reproducible partitions); pass "
-                    "merge_threshold or n_clusters to set it.",
+                    "one is chosen without labels for each input (of the most "
+                    "reproducible partitions, the one that best explains the "
+                    "links); pass merge_threshold or n_clusters to set it.",
                     UserWarning,
                     stacklevel=_caller_stacklevel(),
                 )

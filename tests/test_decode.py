@@ -385,7 +385,7 @@ def test_a_wider_merge_graph_joins_fragments_of_large_classes():
     assert bcubed_f_score(y, merged[30]) > bcubed_f_score(y, merged[10])
 
 
-def test_significance_prefers_dense_clusters_to_merged_or_scattered_ones():
+def test_the_likelihood_gain_prefers_dense_clusters_to_merged_or_scattered_ones():
     # two blocks of 10 points, linked densely inside and weakly between
     n = 20
     rows, cols = np.triu_indices(n, 1)
@@ -394,10 +394,48 @@ def test_significance_prefers_dense_clusters_to_merged_or_scattered_ones():
     links = _decode.sparse.coo_matrix((weights, (rows, cols)), shape=(n, n)).tocsr()
     links = (links + links.T).tocsr()
     truth = np.repeat([0, 1], 10)
-    score = _decode.partition_significance
+    score = _decode.partition_likelihood_gain
     assert score(links, truth) > score(links, np.zeros(n, dtype=int))
     assert score(links, truth) > score(links, np.arange(n))
     assert score(links, truth) > score(links, np.arange(n) % 4)
+
+
+def test_the_likelihood_gain_keeps_classes_whose_halves_are_linked_together():
+    # four classes of 20 points, each two halves of 10 linked densely inside
+    # and half as densely to each other, the classes barely linked: the
+    # clusters' part alone (the significance) prefers the halves; the pairs
+    # that splitting leaves across clusters are what keep the classes whole
+    # (pair weights 0.9, 0.4 and 0.01, stored as point_links stores them:
+    # both directions summed)
+    n = 80
+    rows, cols = np.triu_indices(n, 1)
+    half, whole = np.arange(n) // 10, np.arange(n) // 20
+    weights = np.where(
+        half[rows] == half[cols], 1.8, np.where(whole[rows] == whole[cols], 0.8, 0.02)
+    )
+    links = _decode.sparse.coo_matrix((weights, (rows, cols)), shape=(n, n))
+    links = (links + links.T).tocsr()
+    significance = _decode._likelihood_parts(links, half)[0]
+    assert significance > _decode._likelihood_parts(links, whole)[0]
+    gain = _decode.partition_likelihood_gain
+    assert gain(links, whole) > gain(links, half)
+
+
+def test_the_reproducible_run_stops_at_the_first_threshold_below_the_floor():
+    agreement = np.array([0.5, 0.85, 0.9, 0.95, 0.8, 0.9, 0.92, -np.inf])
+    run = _decode.reproducible_run(agreement, 0.1)
+    # 0.9 and 0.92 lie within 0.1 of the best but past a threshold below it
+    assert run.tolist() == [False, True, True, True, False, False, False, False]
+    assert _decode.reproducible_run(agreement, 0.2).tolist() == [
+        False,
+        True,
+        True,
+        True,
+        True,
+        True,
+        True,
+        False,
+    ]
 
 
 def test_an_input_beyond_the_fitted_curve_takes_the_reproducible_threshold():
@@ -466,9 +504,9 @@ def test_one_cluster_or_all_points_alone_never_count_as_reproducible():
 
 
 def test_without_labels_large_classes_are_not_cut_into_graph_sized_pieces():
-    # eight classes of about 150 points: significance alone favours clusters
-    # of about the merge graph's neighbors and cuts each class into many;
-    # only thresholds whose partitions survive resampling are considered
+    # eight classes of about 150 points: the likelihood gain alone favours
+    # clusters of about the merge graph's neighbors and cuts each class into
+    # many; only thresholds whose partitions survive resampling are considered
     X, y = make_embeddings(8, 16, mean_class_size=150, random_state=1)
     X = normalize_rows(X)
     search = GraphSearch(10, "cosine", random_state=0)
@@ -481,13 +519,13 @@ def test_without_labels_large_classes_are_not_cut_into_graph_sized_pieces():
     )
     hierarchy = decode(X, cosine_scorer, threshold=0.97, search=search)
     links = _decode.merge_graph(hierarchy.distinct.level, cosine_scorer)
-    significant = max(
+    likeliest = max(
         _decode.MERGE_THRESHOLD_GRID,
-        key=lambda t: _decode.partition_significance(
+        key=lambda t: _decode.partition_likelihood_gain(
             links, _decode.merge_linked(links, hierarchy.labels, t)
         ),
     )
-    cut = _decode.merge_linked(links, hierarchy.labels, significant)
+    cut = _decode.merge_linked(links, hierarchy.labels, likeliest)
     assert np.unique(cut).size > 3 * 8
     assert np.unique(result.labels).size <= 1.5 * 8
     assert bcubed_f_score(y, result.labels) > bcubed_f_score(y, cut) + 0.2
