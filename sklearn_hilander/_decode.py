@@ -957,10 +957,11 @@ def reproducible_threshold(
     n_jobs: int | None = None,
 ) -> float:
     """The merge threshold for an input the fitted curve cannot read, chosen
-    without labels: of the thresholds of ``MERGE_THRESHOLD_GRID`` whose
-    partitions are about as reproducible as the most reproducible one's
-    (:func:`reproducible_run`), the one whose partition explains the links
-    best (:func:`partition_likelihood_gain`).
+    without labels: of the unbroken run of thresholds of
+    ``MERGE_THRESHOLD_GRID`` around the most reproducible one whose
+    partitions are about as reproducible (:func:`reproducible_run`), the one
+    whose partition explains the links best
+    (:func:`partition_likelihood_gain`).
 
     A threshold's reproducibility is the mean adjusted Rand index between
     the partition of ``REPRODUCIBILITY_RESAMPLES`` random subsets of the
@@ -1016,7 +1017,8 @@ def reproducible_threshold(
 
 def reproducible_run(agreement: np.ndarray, tolerance: float) -> np.ndarray:
     """Mask of the unbroken run of grid thresholds around the most
-    reproducible one whose ``agreement`` stays within ``tolerance`` of its."""
+    reproducible one whose ``agreement`` stays within ``tolerance`` of the
+    best."""
     best = int(np.argmax(agreement))
     floor = agreement[best] - tolerance
     low = best
