@@ -342,12 +342,14 @@ def _contract_arrays(
                 node_seen[a] = False
                 if node_sums[a] == 0.0:
                     continue  # a sum of zero is not stored
-                if not cluster_seen[a]:
-                    cluster_seen[a] = True
-                    cluster_sums[a] = 0.0
-                    cluster_touched[n_clusters_touched] = a
-                    n_clusters_touched += 1
-                cluster_sums[a] += node_sums[a]
+                n_clusters_touched = _add_to(
+                    a,
+                    node_sums[a],
+                    cluster_sums,
+                    cluster_seen,
+                    cluster_touched,
+                    n_clusters_touched,
+                )
         for t in range(n_clusters_touched):
             a = cluster_touched[t]
             cluster_seen[a] = False
@@ -478,13 +480,23 @@ def _links_by_cluster(
     order first met, each flagged in ``seen``); returns ``n``."""
     n_touched = 0
     for e in range(indptr[i], indptr[i + 1]):
-        c = labels[indices[e]]
-        if not seen[c]:
-            seen[c] = True
-            linked[c] = 0.0
-            touched[n_touched] = c
-            n_touched += 1
-        linked[c] += weights[e]
+        n_touched = _add_to(
+            labels[indices[e]], weights[e], linked, seen, touched, n_touched
+        )
+    return n_touched
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _add_to(key, value, sums, seen, touched, n_touched):  # pragma: no cover
+    """Add ``value`` to ``sums[key]`` in a sparse accumulator: a key met for
+    the first time is flagged in ``seen``, zeroed and appended to
+    ``touched[:n_touched]``; returns the new ``n_touched``."""
+    if not seen[key]:
+        seen[key] = True
+        sums[key] = 0.0
+        touched[n_touched] = key
+        n_touched += 1
+    sums[key] += value
     return n_touched
 
 
