@@ -317,6 +317,11 @@ METHODS = OWN_METHODS + (
 )
 
 
+# many classes of two to four points, as identities with one or two photos
+# each are: merging too much is the failure there
+TINY_CLASSES = {"mean_class_size": 3.0, "size_dispersion": 0.4}
+
+
 def data_sets(names):
     if "omniglot" in names or "cross-domain" in names or "omniglot-to-hwu64" in names:
         data = load_omniglot_features()
@@ -352,11 +357,8 @@ def data_sets(names):
             title = f"Synthetic, {difficulty} ({knob_text})"
             yield f"synthetic-{difficulty}", title, X_tr, y_tr, X_te, y_te
     if "synthetic-tiny" in names:
-        # many classes of two to four points, as identities with one or two
-        # photos each are: merging too much is the failure here
-        knobs = {"mean_class_size": 3.0, "size_dispersion": 0.4}
-        X_tr, y_tr = make_embeddings(1000, 64, random_state=0, **knobs)
-        X_te, y_te = make_embeddings(2000, 64, random_state=1, **knobs)
+        X_tr, y_tr = make_embeddings(1000, 64, random_state=0, **TINY_CLASSES)
+        X_te, y_te = make_embeddings(2000, 64, random_state=1, **TINY_CLASSES)
         title = "Synthetic, many tiny classes (mean_class_size=3, size_dispersion=0.4)"
         yield "synthetic-tiny", title, X_tr, y_tr, X_te, y_te
     if "cross-domain" in names:
