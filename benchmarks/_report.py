@@ -422,10 +422,11 @@ def no_label_families_table(results: dict) -> str:
             f"{_pair(scores[m], best)} ({scores[m]['clusters']:,})"
             for m in FAMILY_METHODS
         ]
+        threshold = row["merge_threshold"]
+        if threshold == "none":
+            threshold = "none (no merging)"
         lines.append(
-            f"| {row['family_angle']} rad | {row['merge_threshold']:.4g} | "
-            + " | ".join(cells)
-            + " |"
+            f"| {row['family_angle']} rad | {threshold} | " + " | ".join(cells) + " |"
         )
         ours = scores["HiLanderClustering()"]
         tuned = max(FAMILY_METHODS[2:], key=lambda m: scores[m]["Fb"])

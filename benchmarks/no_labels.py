@@ -52,7 +52,7 @@ from benchmarks.baselines import (
     TunedHDBSCAN,
     singletons_for_noise,
 )
-from benchmarks.quality import TINY_CLASSES, TunedLeiden
+from benchmarks.quality import TINY_CLASSES, TunedLeiden, _json_threshold
 from benchmarks.quality import data_sets as quality_data_sets
 from sklearn_hilander import HiLanderClustering
 from sklearn_hilander._graph import normalize_rows
@@ -169,7 +169,7 @@ def families_part() -> list[dict]:
             {
                 "family_angle": angle,
                 "classes": int(np.unique(y).size),
-                "merge_threshold": float(bundled.merge_threshold_),
+                "merge_threshold": _json_threshold(bundled.merge_threshold_),
                 "scores": scores,
             }
         )

@@ -23,6 +23,7 @@ from tqdm.auto import tqdm
 
 from ._calibrate import calibrate_thresholds, merge_threshold_curve
 from ._decode import (
+    MERGE_THRESHOLD_GRID,
     DistinctStart,
     Hierarchy,
     MergeThresholds,
@@ -139,7 +140,8 @@ class HiLanderClustering(ClusterMixin, BaseEstimator):
         thresholds around the one whose partitions are the most
         reproducible on three random subsets of the input, each clustered
         again, the one whose partition best explains the network's links
-        (above 40,000 points, judged on a sample of whole neighborhoods).
+        (above 40,000 points, judged on a sample of whole neighborhoods;
+        ``inf``, no merging, is among the candidates).
         The bundled network
         holds no curve and chooses every input's threshold this way,
         without a warning; this costs several times the clustering itself.
@@ -958,6 +960,24 @@ class HiLanderClustering(ClusterMixin, BaseEstimator):
                 "most reproducible partitions, the one that best explains the "
                 "links); fit on labelled data like X, or pass merge_threshold "
                 "or n_clusters.",
+                UserWarning,
+                stacklevel=_caller_stacklevel(),
+            )
+        # the rule's coarsest candidate: X's most reproducible structure is a
+        # few coarse groups, which may be families of classes (on small sets
+        # in 16 dimensions, 3 or 4 clusters for 30 classes)
+        if (
+            self.n_clusters is None
+            and similarity is not None
+            and merge_thresholds.out_of_reach(similarity)
+            and hierarchy.merge_threshold == MERGE_THRESHOLD_GRID[0]
+        ):
+            warnings.warn(
+                f"The merge threshold chosen without labels is the lowest the "
+                f"rule tries ({MERGE_THRESHOLD_GRID[0]:g}): X's most "
+                f"reproducible structure is {self.n_clusters_} coarse groups, "
+                "which may be families of classes rather than the classes; if "
+                "you expect more, pass n_clusters or a higher merge_threshold.",
                 UserWarning,
                 stacklevel=_caller_stacklevel(),
             )

@@ -5,6 +5,7 @@ from functools import partial
 from unittest import mock
 
 import numpy as np
+import pytest
 from scipy import sparse
 from sklearn.metrics import adjusted_rand_score
 
@@ -501,6 +502,20 @@ def test_one_cluster_or_all_points_alone_never_count_as_reproducible():
     )
     labels = _decode.merge_linked(links, np.arange(n), threshold)
     assert adjusted_rand_score(block, labels) == 1.0
+
+
+def test_nearly_one_cluster_or_nearly_every_point_alone_is_nearly_trivial():
+    share = _decode.same_cluster_share
+    # 4 + 2 points: 6 + 1 of the 15 pairs share a cluster
+    assert share(np.array([0, 0, 0, 0, 1, 1])) == pytest.approx(7 / 15)
+    assert _decode.alone_share(np.array([0, 1, 1, 2])) == 0.5
+    trivial = _decode.nearly_trivial
+    assert trivial(np.zeros(6, dtype=np.int64)) and trivial(np.arange(6))
+    # three of four points in one cluster: most pairs share it
+    assert trivial(np.repeat([0, 1], [75, 25]))
+    # three of five points alone
+    assert trivial(np.array([0, 1, 2, 3, 3]))
+    assert not trivial(np.repeat(np.arange(10), 3))
 
 
 def test_without_labels_large_classes_are_not_cut_into_graph_sized_pieces():
