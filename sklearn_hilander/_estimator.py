@@ -46,6 +46,7 @@ from ._validation import (
     check_class_kind,
     check_cluster_labels,
     non_finite_features_message,
+    tiny_features_message,
 )
 from ._whitening import apply_whitening, learn_whitening
 from .metrics import bcubed_f_score
@@ -735,15 +736,34 @@ class HiLanderClustering(ClusterMixin, BaseEstimator):
 
     # ------------------------------------------------------------- helpers
     def _validate(self, X, y="no_validation", **check_params):
-        """``validate_data``, with non-finite features refused in one line
-        that says where they are and what to do (scikit-learn's message
-        spans a paragraph and suggests a supervised model)."""
+        """``validate_data``, with non-finite features, rows too small for
+        float32, 1-D and complex input refused in one line that says where
+        and what to do (scikit-learn's messages span a paragraph, print the
+        array or suggest a supervised model)."""
         try:
-            return validate_data(self, X, y, **check_params)
+            validated = validate_data(self, X, y, **check_params)
         except ValueError as error:
-            if not str(error).startswith("Input X contains"):
-                raise
-            raise ValueError(non_finite_features_message(X)) from None
+            text = str(error)
+            if text.startswith("Input X contains"):
+                raise ValueError(non_finite_features_message(X)) from None
+            # scikit-learn's messages for these print the whole array
+            if text.startswith("Expected 2D array"):
+                raise ValueError(
+                    f"X must be 2-D (n_samples, n_features), not of shape "
+                    f"{np.shape(X)}. Reshape your data: X.reshape(-1, 1) for a "
+                    "single feature or X.reshape(1, -1) for a single sample."
+                ) from None
+            if text.startswith("Complex data not supported"):
+                raise ValueError(
+                    "Complex data not supported: X holds complex numbers and "
+                    "features must be real; pass X.real, or np.abs(X) for "
+                    "magnitudes."
+                ) from None
+            raise
+        message = tiny_features_message(X)
+        if message is not None:
+            raise ValueError(message)
+        return validated
 
     def _validation_kwargs(self):
         return dict(dtype=np.float32, ensure_min_samples=2)
@@ -792,6 +812,13 @@ class HiLanderClustering(ClusterMixin, BaseEstimator):
                 "y has fewer than 2 labelled classes (-1 marks unlabelled rows); "
                 "meta-training learns to separate classes and needs labelled "
                 "points of at least 2 classes (ideally many)."
+            )
+        if np.bincount(codes).max() < 2:
+            raise ValueError(
+                "every labelled class in y has a single point; meta-training "
+                "learns which points belong together and needs classes of 2 "
+                "points or more: label more points of each class, or cluster "
+                "without labels with fit(X)."
             )
         return labelled, codes
 

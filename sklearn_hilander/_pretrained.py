@@ -85,7 +85,10 @@ def read_network(path) -> tuple[dict, dict, float]:
 def _read(path) -> tuple[dict, dict, float, dict]:
     """``(config, weights, threshold, params)`` of a checked network file."""
     if not os.path.exists(path):
-        raise FileNotFoundError(f"no such network file: {path!r}")
+        raise FileNotFoundError(
+            f"no such network file: {path!r}; pass the path of a file written "
+            'by save_network, or pretrained="default" for the bundled network.'
+        )
     if not zipfile.is_zipfile(path):
         raise ValueError(
             f"{path!r} is not a readable HiLanderClustering network file: it is "

@@ -146,7 +146,7 @@ def test_wrong_dimensionality_is_rejected(small_fitted, small_task):
     _, _, X_test, _ = small_task
     with pytest.raises(ValueError, match="features"):
         small_fitted.predict(X_test[:, :5])
-    with pytest.raises(ValueError, match="2D array"):
+    with pytest.raises(ValueError, match="X must be 2-D"):
         small_fitted.predict(X_test[0])
 
 
@@ -168,6 +168,16 @@ def test_single_class_is_rejected(small_task):
     X_train, _, _, _ = small_task
     with pytest.raises(ValueError, match="fewer than 2 labelled classes"):
         HiLanderClustering(max_iter=1).fit(X_train, np.zeros(len(X_train)))
+
+
+def test_classes_of_one_point_each_are_rejected(small_task):
+    # nothing in such labels says which points belong together: training
+    # would run and give a network that links nothing
+    X_train, _, _, _ = small_task
+    y = np.arange(len(X_train))
+    y[::2] = -1  # unlabelled rows do not make a class
+    with pytest.raises(ValueError, match="single point; meta-training"):
+        HiLanderClustering(max_iter=1).fit(X_train, y)
 
 
 def test_predict_before_any_fit_says_what_to_do(small_task):

@@ -181,6 +181,49 @@ def test_non_finite_features_are_located_in_one_line(
     assert "\n" not in message and "SimpleImputer" in message
 
 
+@given(
+    row=st.integers(0, 11),
+    scale=st.sampled_from([1e-39, 1e-45, 1e-300]),
+    method=st.sampled_from(["fit", "predict"]),
+)
+def test_a_row_too_small_for_float32_is_refused_in_one_line(
+    small_fitted, small_task, row, scale, method
+):
+    # float32 keeps no digits below about 1.2e-38: such a row would become
+    # zero (1e-300) or noise (1e-45) where the network reads it
+    X = small_task[2][:12].astype(np.float64)
+    X[row] *= scale
+    call = {
+        "fit": lambda: HiLanderClustering().fit(X),
+        "predict": lambda: small_fitted.predict(X),
+    }[method]
+    with pytest.raises(ValueError) as error:
+        call()
+    message = str(error.value)
+    assert f"X's row {row} holds nothing larger than" in message
+    assert "too small for float32" in message and "\n" not in message
+
+
+def test_tiny_entries_beside_ordinary_ones_are_kept(small_fitted, small_task):
+    X = small_task[2][:12].astype(np.float64)
+    X[:, 0] = 1e-300  # negligible next to the rest of each row
+    assert small_fitted.predict(X).shape == (12,)
+
+
+@pytest.mark.parametrize(
+    "X, expected",
+    [
+        (np.arange(10.0), "not of shape (10,). Reshape your data"),
+        (np.ones((5, 3)) * (1 + 1j), "Complex data not supported: X holds"),
+    ],
+)
+def test_one_dimensional_or_complex_features_are_refused_in_one_line(X, expected):
+    # scikit-learn's own messages print the whole array
+    with pytest.raises(ValueError) as error:
+        HiLanderClustering().fit(X)
+    assert expected in str(error.value) and "\n" not in str(error.value)
+
+
 def test_zero_jobs_is_refused():
     X, _ = make_embeddings(6, 4, random_state=0)
     with pytest.raises(ValueError, match="'n_jobs' parameter.*Got 0"):
