@@ -314,6 +314,18 @@ def _pair(score: dict, best_fb: float | None = None) -> str:
     return f"{fb} / {score['Fp']:.3f}"
 
 
+def _against_best_tuned(scores: dict, tuned_methods: list) -> str:
+    """How far the bundled network's BCubed F is ahead of or behind the
+    best of ``tuned_methods``, and that one's."""
+    ours = scores["HiLanderClustering()"]["Fb"]
+    tuned = max(tuned_methods, key=lambda m: scores[m]["Fb"])
+    gap = ours - scores[tuned]["Fb"]
+    return (
+        f"{abs(gap):.3f} {'ahead of' if gap > 0 else 'behind'} {tuned} "
+        f"({scores[tuned]['Fb']:.3f})"
+    )
+
+
 def no_label_defaults_table(results: dict) -> str:
     """docs/pretrained.md: the bundled network against DBSCAN and HDBSCAN,
     with defaults and tuned with labels, and a line per data set on where it
@@ -331,12 +343,10 @@ def no_label_defaults_table(results: dict) -> str:
         cells = [_pair(scores[m], best) for m in NO_LABEL_METHODS]
         lines.append(f"| {row['data']} | " + " | ".join(cells) + " |")
         ours = scores["HiLanderClustering()"]
-        tuned = max(NO_LABEL_METHODS[3:], key=lambda m: scores[m]["Fb"])
-        gap = ours["Fb"] - scores[tuned]["Fb"]
         verdict.append(
-            f"- {row['data']}: BCubed F {ours['Fb']:.3f}, {abs(gap):.3f} "
-            f"{'ahead of' if gap > 0 else 'behind'} {tuned} "
-            f"({scores[tuned]['Fb']:.3f}); pairwise F {ours['Fp']:.3f} against "
+            f"- {row['data']}: BCubed F {ours['Fb']:.3f}, "
+            f"{_against_best_tuned(scores, NO_LABEL_METHODS[3:])}; pairwise F "
+            f"{ours['Fp']:.3f} against "
             f"{max(scores[m]['Fp'] for m in NO_LABEL_METHODS[3:]):.3f} for the "
             "better tuned one."
         )
@@ -429,13 +439,10 @@ def no_label_families_table(results: dict) -> str:
             f"| {row['family_angle']} rad | {threshold} | " + " | ".join(cells) + " |"
         )
         ours = scores["HiLanderClustering()"]
-        tuned = max(FAMILY_METHODS[2:], key=lambda m: scores[m]["Fb"])
         verdict.append(
             f"- {row['family_angle']} rad: BCubed F {ours['Fb']:.3f} with "
             f"{ours['clusters']:,} clusters for {row['classes']:,} classes, "
-            f"{abs(ours['Fb'] - scores[tuned]['Fb']):.3f} "
-            f"{'ahead of' if ours['Fb'] > scores[tuned]['Fb'] else 'behind'} "
-            f"{tuned} ({scores[tuned]['Fb']:.3f})."
+            f"{_against_best_tuned(scores, FAMILY_METHODS[2:])}."
         )
     return "\n".join(lines + [""] + verdict)
 
