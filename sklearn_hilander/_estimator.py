@@ -46,7 +46,6 @@ from ._validation import (
     check_class_kind,
     check_cluster_labels,
     non_finite_features_message,
-    tiny_features_message,
 )
 from ._whitening import apply_whitening, learn_whitening
 from .metrics import bcubed_f_score
@@ -736,10 +735,10 @@ class HiLanderClustering(ClusterMixin, BaseEstimator):
 
     # ------------------------------------------------------------- helpers
     def _validate(self, X, y="no_validation", **check_params):
-        """``validate_data``, with non-finite features, rows too small for
-        float32, 1-D and complex input refused in one line that says where
-        and what to do (scikit-learn's messages span a paragraph, print the
-        array or suggest a supervised model)."""
+        """``validate_data``, with non-finite features, 1-D and complex input
+        refused in one line that says where and what to do (scikit-learn's
+        messages span a paragraph, print the array or suggest a supervised
+        model)."""
         try:
             validated = validate_data(self, X, y, **check_params)
         except ValueError as error:
@@ -760,9 +759,6 @@ class HiLanderClustering(ClusterMixin, BaseEstimator):
                     "magnitudes."
                 ) from None
             raise
-        message = tiny_features_message(X)
-        if message is not None:
-            raise ValueError(message)
         return validated
 
     def _validation_kwargs(self):

@@ -120,37 +120,6 @@ def non_finite_features_message(X) -> str:
     )
 
 
-def tiny_features_message(X) -> str | None:
-    """One line for a row of features whose every nonzero entry is too small
-    for float32 (below its smallest normal number the digits go, and the row
-    becomes zero or noise there), and how to rescale; None when there is
-    none. Tiny entries beside ordinary ones in a row are left alone: next to
-    them they count for nothing anyway."""
-    try:
-        values = np.asarray(X)
-    except (TypeError, ValueError):
-        return None
-    if values.dtype.kind != "f" or values.dtype.itemsize <= 4 or values.ndim != 2:
-        return None
-    smallest = np.finfo(np.float32).tiny
-    for start in range(0, values.shape[0], _TINY_CHECK_ROWS):
-        peak = np.abs(values[start : start + _TINY_CHECK_ROWS]).max(axis=1, initial=0)
-        rows = np.flatnonzero((peak > 0) & (peak < smallest))
-        if rows.size:
-            row = start + int(rows[0])
-            return (
-                f"X's row {row} holds nothing larger than {peak[rows[0]]:g} in "
-                f"magnitude, too small for float32 (below {smallest:.3g} the "
-                "digits are lost); rescale X first, e.g. X / np.abs(X).max(), "
-                "or StandardScaler in a pipeline."
-            )
-    return None
-
-
-# rows checked at a time, so that the check's copy stays small
-_TINY_CHECK_ROWS = 65_536
-
-
 def _missing_hint(name: str) -> str:
     """How to mark a point without a class: in ``fit``'s ``y`` it is left
     unlabelled, in a clustering's labels it is noise."""

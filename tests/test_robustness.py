@@ -181,35 +181,6 @@ def test_non_finite_features_are_located_in_one_line(
     assert "\n" not in message and "SimpleImputer" in message
 
 
-@given(
-    row=st.integers(0, 11),
-    scale=st.sampled_from([1e-39, 1e-45, 1e-300]),
-    method=st.sampled_from(["fit", "predict"]),
-)
-def test_a_row_too_small_for_float32_is_refused_in_one_line(
-    small_fitted, small_task, row, scale, method
-):
-    # float32 keeps no digits below about 1.2e-38: such a row would become
-    # zero (1e-300) or noise (1e-45) where the network reads it
-    X = small_task[2][:12].astype(np.float64)
-    X[row] *= scale
-    call = {
-        "fit": lambda: HiLanderClustering().fit(X),
-        "predict": lambda: small_fitted.predict(X),
-    }[method]
-    with pytest.raises(ValueError) as error:
-        call()
-    message = str(error.value)
-    assert f"X's row {row} holds nothing larger than" in message
-    assert "too small for float32" in message and "\n" not in message
-
-
-def test_tiny_entries_beside_ordinary_ones_are_kept(small_fitted, small_task):
-    X = small_task[2][:12].astype(np.float64)
-    X[:, 0] = 1e-300  # negligible next to the rest of each row
-    assert small_fitted.predict(X).shape == (12,)
-
-
 @pytest.mark.parametrize(
     "X, expected",
     [
