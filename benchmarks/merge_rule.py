@@ -53,13 +53,13 @@ DEV_SETS = (
     "synthetic-tiny",
 )
 # what the rule chooses from: the grid, and no merging at all after it
-GRID = _decode.LABEL_FREE_CANDIDATES
-NO_MERGE = GRID.size - 1
+CANDIDATES = _decode.LABEL_FREE_CANDIDATES
+NO_MERGE = CANDIDATES.size - 1
 
 
 def record(X, y) -> dict:
     """Cluster ``X`` with the bundled network and record, per threshold of
-    ``GRID``, what the label-free rule sees and what the labels say."""
+    ``CANDIDATES``, what the label-free rule sees and what the labels say."""
     seen = {}
     rule = _decode.reproducible_threshold
 
@@ -82,7 +82,7 @@ def record(X, y) -> dict:
             return start
         return _decode.merge_linked(graph, start, threshold)
 
-    partitions = [merged(links, labels, t) for t in GRID]
+    partitions = [merged(links, labels, t) for t in CANDIDATES]
     # the same subsets the rule drew, in the same order
     rng = check_random_state(
         0 if seen["random_state"] is None else seen["random_state"]
@@ -95,13 +95,18 @@ def record(X, y) -> dict:
         agreement.append(
             [
                 adjusted_rand_score(p[rows], merged(graph, start, t))
-                for p, t in zip(partitions, GRID)
+                for p, t in zip(partitions, CANDIDATES)
             ]
         )
     likelihood = [_decode._likelihood_parts(links, p) for p in partitions]
     return {
         "n": int(labels.size),
-        "chosen": float(model.merge_threshold_),
+        # JSON has no infinity: no merging is stored as null
+        "chosen": (
+            float(model.merge_threshold_)
+            if np.isfinite(model.merge_threshold_)
+            else None
+        ),
         "n_clusters": [int(p.max()) + 1 for p in partitions],
         "nearly_trivial": [
             _decode.nearly_trivial(np.unique(p, return_inverse=True)[1])
@@ -196,7 +201,7 @@ RULES = {
 
 
 def _threshold(index):
-    return "none" if index == NO_MERGE else f"{GRID[index]:.4g}"
+    return "none" if index == NO_MERGE else f"{CANDIDATES[index]:.4g}"
 
 
 def markdown(results: dict) -> list[str]:
@@ -303,10 +308,11 @@ def main(argv=None):
     for entries in results.values():
         for entry in entries.values():
             # the replay must be the rule itself
-            if not np.isclose(GRID[shipped(entry)], entry["chosen"]):
+            chosen = np.inf if entry["chosen"] is None else entry["chosen"]
+            if not np.isclose(CANDIDATES[shipped(entry)], chosen):
                 raise RuntimeError("the replayed rule differs from the shipped one")
     with open(RESULTS, "w") as handle:
-        json.dump(results, handle, indent=1)
+        json.dump(results, handle, indent=1, allow_nan=False)
     publish(markdown(results), PAGE)
 
 

@@ -144,7 +144,8 @@ class HiLanderClustering(ClusterMixin, BaseEstimator):
         ``inf``, no merging, is among the candidates).
         The bundled network
         holds no curve and chooses every input's threshold this way,
-        without a warning; this costs several times the clustering itself.
+        without a warning (unless it merges at the lowest threshold it
+        tries); this costs several times the clustering itself.
         ``float("inf")`` merges nothing. Lower merges more.
     merge_n_neighbors : "auto" or int, default="auto"
         Neighbors per point in the graph the merging step works on (the
@@ -261,9 +262,9 @@ class HiLanderClustering(ClusterMixin, BaseEstimator):
         Merge threshold applied to the data of ``labels_`` (the fixed
         value, the one read off ``merge_threshold_curve_``, the one chosen
         without labels where the curve cannot tell, or the one found for
-        ``n_clusters``); ``inf`` when merging
-        did not help on the labelled data, or when that data had fewer than
-        two distinct rows.
+        ``n_clusters``); ``inf`` when merging did not help on the labelled
+        data, when no merging was chosen without labels, or when the data
+        had fewer than two distinct rows.
     merge_threshold_curve_ : ndarray of shape (n_samplings, 2)
         The merge threshold chosen on the labelled data against the sampling
         similarity, the mean similarity of a point to its farthest neighbor
@@ -986,21 +987,24 @@ class HiLanderClustering(ClusterMixin, BaseEstimator):
                 UserWarning,
                 stacklevel=_caller_stacklevel(),
             )
-        # the rule's coarsest candidate: X's most reproducible structure is a
-        # few coarse groups, which may be families of classes (on small sets
-        # in 16 dimensions, 3 or 4 clusters for 30 classes)
+        # the rule's coarsest candidate: right for a few well-separated
+        # groups, too coarse where families of look-alike classes reproduce
+        # best (on small sets in 16 dimensions, 3 or 4 clusters for 30
+        # classes); one cluster there means no candidate counted (a handful
+        # of points), which is no news
         if (
             self.n_clusters is None
             and similarity is not None
             and merge_thresholds.out_of_reach(similarity)
             and hierarchy.merge_threshold == MERGE_THRESHOLD_GRID[0]
+            and self.n_clusters_ > 1
         ):
             warnings.warn(
                 f"The merge threshold chosen without labels is the lowest the "
-                f"rule tries ({MERGE_THRESHOLD_GRID[0]:g}): X's most "
-                f"reproducible structure is {self.n_clusters_} coarse groups, "
-                "which may be families of classes rather than the classes; if "
-                "you expect more, pass n_clusters or a higher merge_threshold.",
+                f"rule tries ({MERGE_THRESHOLD_GRID[0]:g}), the coarsest "
+                f"partition it can pick ({self.n_clusters_} clusters); if you "
+                "expect more clusters (look-alike classes can merge into "
+                "families), pass n_clusters or a higher merge_threshold.",
                 UserWarning,
                 stacklevel=_caller_stacklevel(),
             )

@@ -7,7 +7,7 @@ import pytest
 from sklearn.base import clone
 
 from sklearn_hilander import HiLanderClustering
-from sklearn_hilander._decode import MERGE_THRESHOLD_GRID
+from sklearn_hilander._decode import LABEL_FREE_CANDIDATES
 from sklearn_hilander.datasets import make_embeddings
 from sklearn_hilander.metrics import bcubed_f_score
 
@@ -292,7 +292,7 @@ def test_n_clusters_sets_how_many_clusters_each_clustering_finds():
     assert np.isfinite(bundled.merge_threshold_)
     assert abs(np.log(bundled.n_clusters_ / truth)) < np.log(1.2)
     untold = HiLanderClustering(random_state=0).fit(X_new).merge_threshold_
-    assert untold in MERGE_THRESHOLD_GRID
+    assert untold in LABEL_FREE_CANDIDATES
 
 
 def test_n_clusters_beyond_the_rows_is_a_clear_error_before_training():

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from sklearn.base import clone
 from sklearn.cluster import DBSCAN, HDBSCAN
+from sklearn.datasets import make_blobs
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
@@ -17,7 +18,7 @@ from benchmarks.baselines import singletons_for_noise
 from benchmarks.quality import TINY_CLASSES
 from benchmarks.quality import data_sets as quality_data_sets
 from sklearn_hilander import HiLanderClustering
-from sklearn_hilander._decode import MERGE_THRESHOLD_GRID
+from sklearn_hilander._decode import LABEL_FREE_CANDIDATES, MERGE_THRESHOLD_GRID
 from sklearn_hilander.datasets import make_embeddings
 from sklearn_hilander.metrics import bcubed_f_score, pairwise_f_score
 
@@ -123,14 +124,24 @@ def test_tiny_classes_in_look_alike_families_merge_into_families(family_angle):
 def test_a_few_giant_clusters_are_not_taken_for_the_classes():
     # 100 look-alike classes in 16 dimensions: three clusters, one of 97% of
     # the points, were the most reproducible partition, and the rule merged
-    # them into it (BCubed F 0.094); a partition that puts most pairs of
-    # points together no longer counts (measured: 167 clusters, 0.596)
+    # them into it (BCubed F 0.094); a partition with more than 95% of the
+    # points in one cluster no longer counts (measured: 167 clusters, 0.596)
     X, y = make_embeddings(100, 16, random_state=1)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         labels = HiLanderClustering(random_state=0).fit_predict(X)
     assert np.unique(labels).size > 50
     assert bcubed_f_score(y, labels) > 0.5
+
+
+@pytest.mark.parametrize("sizes", [[240, 60], [800, 100, 100]])
+def test_one_large_class_beside_small_ones_is_found_whole(sizes):
+    # a true class of 80% of the points is a partition to find: a bound on
+    # the share of pairs in one cluster (instead of the share of points)
+    # refused it and split these into 13 and 32 clusters
+    X, y = make_blobs(n_samples=sizes, n_features=8, random_state=0)
+    labels = HiLanderClustering(random_state=0).fit_predict(X)
+    assert bcubed_f_score(y, labels) > 0.99
 
 
 def test_merging_at_the_rules_lowest_threshold_is_news():
@@ -185,7 +196,7 @@ def test_the_merge_threshold_curve_travels_to_features_of_the_same_width_only(
         with pytest.warns(UserWarning, match="chosen without labels"):
             lent = HiLanderClustering(pretrained=source, random_state=0).fit(wider)
         assert lent.merge_threshold_curve_.shape == (0, 2)
-        assert lent.merge_threshold_ in MERGE_THRESHOLD_GRID
+        assert lent.merge_threshold_ in LABEL_FREE_CANDIDATES
         # ... and a network saved from there carries no measurement either:
         # like the bundled network, it chooses without labels by design,
         # which is no news to warn about
