@@ -753,6 +753,11 @@ class HiLanderClustering(ClusterMixin, BaseEstimator):
                     f"{np.shape(X)}. Reshape your data: X.reshape(-1, 1) for a "
                     "single feature or X.reshape(1, -1) for a single sample."
                 ) from None
+            if text.startswith("Found array with 1 sample"):
+                raise ValueError(
+                    f"{text} Clustering needs 2 points or more; to give one row "
+                    "the cluster of a fitted model, use predict."
+                ) from None
             if text.startswith("Complex data not supported"):
                 raise ValueError(
                     "Complex data not supported: X holds complex numbers and "
