@@ -974,14 +974,14 @@ class HiLanderClustering(ClusterMixin, BaseEstimator):
         )
         similarity = hierarchy.sampling_similarity
         merge_thresholds = self._merge_thresholds()
-        # a network without measurements (the bundled one) chooses without
-        # labels by design; only a measured curve that misses X is news
-        if (
+        chosen_without_labels = (
             self.n_clusters is None
             and similarity is not None
-            and merge_thresholds.measured
             and merge_thresholds.out_of_reach(similarity)
-        ):
+        )
+        # a network without measurements (the bundled one) chooses without
+        # labels by design; only a measured curve that misses X is news
+        if chosen_without_labels and merge_thresholds.measured:
             warnings.warn(
                 "The fitted merge thresholds do not reach X (X samples its "
                 "classes far more densely than the labelled data did, or comes "
@@ -998,9 +998,7 @@ class HiLanderClustering(ClusterMixin, BaseEstimator):
         # classes); one cluster there means no candidate counted (a handful
         # of points), which is no news
         if (
-            self.n_clusters is None
-            and similarity is not None
-            and merge_thresholds.out_of_reach(similarity)
+            chosen_without_labels
             and hierarchy.merge_threshold == MERGE_THRESHOLD_GRID[0]
             and self.n_clusters_ > 1
         ):
